@@ -1,0 +1,67 @@
+#include "app/cli.hpp"
+
+#include <iostream>
+#include <string_view>
+
+#include "app/replay.hpp"
+
+namespace gavel::app {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kHelp = R"(gavel — a real-time auction platform
+
+Usage: gavel <command> [options]
+
+Commands:
+  replay     run auction commands (JSON lines on stdin) through the engine on a simulated
+             clock and print every decision and the final state (gavel replay --help)
+  version    print the version
+  help       print this help
+
+Not yet available: serve (the HTTP/WebSocket service), load, dlq, audit. See README.md.
+)";
+
+bool wants_help(int argc, char** argv, int from) {
+  for (int i = from; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  if (argc < 2) {
+    std::cerr << kHelp;
+    return 2;
+  }
+  const std::string_view command = argv[1];
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kHelp;
+    return 0;
+  }
+  if (command == "version" || command == "--version") {
+    std::cout << "gavel " << kVersion << "\n";
+    return 0;
+  }
+  if (command == "replay") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << replay_help();
+      return 0;
+    }
+    if (argc > 2) {
+      std::cerr << "gavel replay: unexpected argument '" << argv[2]
+                << "' (commands come on standard input; see gavel replay --help)\n";
+      return 2;
+    }
+    return run_replay(std::cin, std::cout, std::cerr);
+  }
+  std::cerr << "gavel: unknown command '" << command << "' (see gavel --help)\n";
+  return 2;
+}
+
+}  // namespace gavel::app

@@ -1,0 +1,91 @@
+#pragma once
+// The single writer: commands in (in queue order), one decision per command and the events
+// they cause out. The engine owns the state of the auctions given to it; exactly one engine
+// may write an auction at any time (the host guarantees it with queue ordering groups or
+// leases). It does no I/O and reads no clock: its host passes time in. Not thread-safe.
+
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "domain/auction.hpp"
+#include "engine/deadline_queue.hpp"
+
+namespace gavel::engine {
+
+struct CreateAuction {
+  domain::AuctionTerms terms;
+  domain::Timestamp at{};
+};
+struct PlaceBid {
+  domain::AuctionId auction_id;
+  domain::BidRequest bid;
+};
+struct BuyNow {
+  domain::AuctionId auction_id;
+  domain::UserId buyer_id;
+  domain::Timestamp received_at{};
+};
+struct CancelAuction {
+  domain::AuctionId auction_id;
+  domain::Actor actor;
+  std::string note;
+  domain::Timestamp at{};
+};
+struct VoidBid {
+  domain::AuctionId auction_id;
+  domain::Actor actor;
+  domain::BidId bid_id;
+  domain::Timestamp at{};
+};
+
+using Command = std::variant<CreateAuction, PlaceBid, BuyNow, CancelAuction, VoidBid>;
+
+/// What a batch produced: `decisions[i]` answers `commands[i]`; `events` in the order they
+/// happened.
+struct BatchResult {
+  std::vector<domain::Decision> decisions;
+  std::vector<domain::Event> events;
+  void clear() {
+    decisions.clear();
+    events.clear();
+  }
+};
+
+class Engine {
+ public:
+  /// Decides every command in order and appends one decision per command to `out.decisions`.
+  /// Commands about an unknown auction are rejected with auction_not_found and emit no event
+  /// (there is no auction to number it).
+  void process(std::span<const Command> commands, BatchResult& out);
+
+  /// Decides one command; appends its events to `events`.
+  domain::Decision apply(const Command& command, std::vector<domain::Event>& events);
+
+  /// Opens and closes every auction whose startsAt or endsAt is at or before `safe_until`.
+  /// The host passes min(clock now, queue watermark): every bid received before
+  /// `safe_until` must already have been given to `process`. That is the fair-close promise
+  /// (docs/design/fair-close.md). Returns how many auctions changed.
+  std::size_t advance(domain::Timestamp safe_until, std::vector<domain::Event>& events);
+
+  /// Adopts an auction loaded from the store (its deadlines are scheduled again).
+  /// Replaces an auction with the same id.
+  void restore(domain::Auction auction);
+
+  /// The auction, or nullptr.
+  const domain::Auction* find(const domain::AuctionId& id) const;
+  std::size_t size() const { return auctions_.size(); }
+  std::size_t pending_deadlines() const { return deadlines_.size(); }
+
+ private:
+  domain::Decision create(const CreateAuction& command, std::vector<domain::Event>& events);
+  domain::Auction* find_mutable(const domain::AuctionId& id);
+  void schedule_deadlines(const domain::Auction& auction);
+
+  std::unordered_map<domain::AuctionId, domain::Auction> auctions_;
+  DeadlineQueue deadlines_;
+};
+
+}  // namespace gavel::engine

@@ -1,0 +1,42 @@
+#pragma once
+// One way of reaching a user (in-app, webhook, e-mail, SMS). The notifier decides who hears
+// what; a channel only delivers. A failing channel never blocks the others.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "domain/ids.hpp"
+#include "ports/result.hpp"
+
+namespace gavel::ports {
+
+/// One notice to one user. `id` is stable across redeliveries (event id + user), so a channel
+/// that is asked twice delivers once where the backend allows it.
+struct Notice {
+  std::string id;
+  domain::UserId user_id;
+  domain::AuctionId auction_id;
+  std::string kind;     ///< outbid, leading, ending_soon, won, lost, sold, unsold, cancelled
+  std::string address;  ///< the channel's address for this user: e-mail, phone, URL; may be empty
+  std::string subject;
+  std::string text;
+  std::string html;
+  bool operator==(const Notice&) const = default;
+};
+
+class NotificationChannel {
+ public:
+  virtual ~NotificationChannel() = default;
+
+  /// The channel's name, e.g. "email".
+  virtual std::string_view name() const = 0;
+
+  /// Delivers one notice. ErrorKind::retryable: try again later (with backoff);
+  /// ErrorKind::permanent: give up and dead-letter it.
+  virtual void send(Notice notice, Callback<void> done) = 0;
+};
+
+using NotificationChannelPtr = std::unique_ptr<NotificationChannel>;
+
+}  // namespace gavel::ports

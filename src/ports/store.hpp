@@ -1,0 +1,85 @@
+#pragma once
+// The durable truth (the seed's DynamoDB/Aurora): auctions, decided bids, and the outbox of
+// events still to publish. Shaped for PostgreSQL (one transaction per batch) and for DynamoDB
+// without multi-item transactions (a conditional write on the auction's seq is the commit
+// point; bids and events are idempotent puts keyed by their ids).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/auction.hpp"
+#include "ports/result.hpp"
+
+namespace gavel::ports {
+
+/// A decided bid as stored and as `GET /v1/bids/{id}` reports it.
+struct StoredBid {
+  domain::BidId id;
+  domain::AuctionId auction_id;
+  domain::UserId bidder_id;
+  domain::Amount amount;
+  std::optional<domain::Amount> max_amount;
+  domain::Timestamp received_at{};
+  domain::Decision decision;
+  std::uint64_t position = 0;  ///< order of decision within the auction, from 1
+  bool operator==(const StoredBid&) const = default;
+};
+
+/// An auction's new state, written only if the store still holds `expected_seq`
+/// (0: the auction must not exist yet). This fences a stale engine after a takeover.
+struct AuctionWrite {
+  domain::AuctionTerms terms;
+  domain::AuctionState state;
+  std::uint64_t expected_seq = 0;
+};
+
+/// Everything one engine batch decided, committed together.
+struct CommitBatch {
+  std::vector<AuctionWrite> auctions;
+  std::vector<StoredBid> bids;
+  std::vector<domain::Event> events;  ///< the outbox: published after the commit
+};
+
+struct StoredAuction {
+  domain::AuctionTerms terms;
+  domain::AuctionState state;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Commits a batch atomically: all of it or none. A failed seq condition answers
+  /// ErrorKind::conflict and writes nothing. Bids and events already stored with the same
+  /// ids are left as they are (a retried batch is harmless).
+  virtual void commit(CommitBatch batch, Callback<void> done) = 0;
+
+  /// One auction, or nullopt.
+  virtual void get_auction(const domain::AuctionId& id,
+                           Callback<std::optional<StoredAuction>> done) = 0;
+
+  /// Auctions in id order after `after` (empty: from the start), at most `limit`; pages
+  /// through millions of auctions when an engine rebuilds its state.
+  virtual void list_auctions(const domain::AuctionId& after, std::size_t limit,
+                             Callback<std::vector<StoredAuction>> done) = 0;
+
+  /// One decided bid, or nullopt.
+  virtual void get_bid(const domain::BidId& id, Callback<std::optional<StoredBid>> done) = 0;
+
+  /// An auction's decided bids with position > `after_position`, in decision order.
+  virtual void list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
+                         std::size_t limit, Callback<std::vector<StoredBid>> done) = 0;
+
+  /// Outbox events not yet marked published, oldest first.
+  virtual void pending_events(std::size_t limit, Callback<std::vector<domain::Event>> done) = 0;
+
+  /// Marks outbox events (by event_id) as published. Unknown ids are ignored.
+  virtual void mark_published(std::vector<std::string> event_ids, Callback<void> done) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+}  // namespace gavel::ports
