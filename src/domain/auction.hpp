@@ -62,6 +62,7 @@ struct BidRecord {
   Amount amount;
   Amount max_amount;
   Timestamp received_at{};
+  bool operator==(const BidRecord&) const = default;
 };
 
 /// The outcome of a bid, buy-now, cancel or void: accepted, or rejected with a reason.

@@ -1,0 +1,135 @@
+#include "adapters/memory/memory_store.hpp"
+
+#include <optional>
+
+namespace gavel::adapters::memory {
+
+void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
+  std::optional<ports::Error> failure;
+  {
+    std::lock_guard lock(mutex_);
+    // Check every condition before writing anything. A batch may write one auction twice:
+    // the second write is checked against the first one's seq.
+    std::map<domain::AuctionId, std::uint64_t> seqs;
+    for (const auto& write : batch.auctions) {
+      const auto& id = write.terms.id;
+      auto known = seqs.find(id);
+      if (known == seqs.end()) {
+        const auto stored = auctions_.find(id);
+        known = seqs.emplace(id, stored == auctions_.end() ? 0 : stored->second.state.seq).first;
+      }
+      if (known->second != write.expected_seq) {
+        failure = ports::Error{ports::ErrorKind::conflict,
+                               "auction " + id.str() + " is at seq " +
+                                   std::to_string(known->second) + ", expected " +
+                                   std::to_string(write.expected_seq)};
+        break;
+      }
+      known->second = write.state.seq;
+    }
+    if (!failure) {
+      for (auto& write : batch.auctions) {
+        const domain::AuctionId id = write.terms.id;
+        auctions_.insert_or_assign(
+            id, ports::StoredAuction{std::move(write.terms), std::move(write.state)});
+      }
+      for (auto& bid : batch.bids) {
+        if (bids_.contains(bid.id)) continue;
+        bids_by_position_[bid.auction_id][bid.position] = bid.id;
+        const domain::BidId id = bid.id;
+        bids_.emplace(id, std::move(bid));
+      }
+      for (auto& event : batch.events) {
+        std::string id = domain::event_id(event);
+        if (outbox_index_.contains(id)) continue;
+        const std::uint64_t key = next_outbox_key_++;
+        outbox_index_.emplace(std::move(id), key);
+        outbox_.emplace(key, std::move(event));
+      }
+    }
+  }
+  if (failure) {
+    done(std::move(*failure));
+  } else {
+    done({});
+  }
+}
+
+void MemoryStore::get_auction(const domain::AuctionId& id,
+                              ports::Callback<std::optional<ports::StoredAuction>> done) {
+  std::optional<ports::StoredAuction> answer;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = auctions_.find(id);
+    if (found != auctions_.end()) answer = found->second;
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::list_auctions(const domain::AuctionId& after, std::size_t limit,
+                                ports::Callback<std::vector<ports::StoredAuction>> done) {
+  std::vector<ports::StoredAuction> answer;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = auctions_.upper_bound(after); it != auctions_.end() && answer.size() < limit;
+         ++it) {
+      answer.push_back(it->second);
+    }
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::get_bid(const domain::BidId& id,
+                          ports::Callback<std::optional<ports::StoredBid>> done) {
+  std::optional<ports::StoredBid> answer;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = bids_.find(id);
+    if (found != bids_.end()) answer = found->second;
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
+                            std::size_t limit,
+                            ports::Callback<std::vector<ports::StoredBid>> done) {
+  std::vector<ports::StoredBid> answer;
+  {
+    std::lock_guard lock(mutex_);
+    const auto auction = bids_by_position_.find(auction_id);
+    if (auction != bids_by_position_.end()) {
+      const auto& positions = auction->second;
+      for (auto it = positions.upper_bound(after_position);
+           it != positions.end() && answer.size() < limit; ++it) {
+        answer.push_back(bids_.at(it->second));
+      }
+    }
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::pending_events(std::size_t limit,
+                                 ports::Callback<std::vector<domain::Event>> done) {
+  std::vector<domain::Event> answer;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = outbox_.begin(); it != outbox_.end() && answer.size() < limit; ++it) {
+      answer.push_back(it->second);
+    }
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::mark_published(std::vector<std::string> event_ids,
+                                 ports::Callback<void> done) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : event_ids) {
+      const auto found = outbox_index_.find(id);
+      if (found != outbox_index_.end()) outbox_.erase(found->second);
+    }
+  }
+  done({});
+}
+
+}  // namespace gavel::adapters::memory
