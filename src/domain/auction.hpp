@@ -72,6 +72,7 @@ struct Decision {
   bool leading = false;   ///< bids: the bidder leads after the decision
   Amount price{};         ///< the auction's price after the decision
   Amount min_next_bid{};  ///< the minimum a new challenger must bid after the decision
+  bool operator==(const Decision&) const = default;
 };
 
 /// Someone acting on an auction: a user, possibly an admin.

@@ -22,8 +22,8 @@ class AuctionRules : public ::testing::Test {
     return auction;
   }
   std::size_t count(EventType type) const {
-    return static_cast<std::size_t>(
-        std::count_if(events.begin(), events.end(), [&](const Event& e) { return e.type == type; }));
+    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(),
+                                                  [&](const Event& e) { return e.type == type; }));
   }
   const Event* last(EventType type) const {
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
@@ -210,8 +210,7 @@ TEST_F(AuctionRules, AmountsMustBePositiveAndBounded) {
 
 TEST_F(AuctionRules, MaximumBelowAmountIsRejected) {
   Auction a = open_auction();
-  EXPECT_EQ(a.place_bid(bid("b1", "alice", 2000, 1999), events).reason,
-            Reason::max_below_amount);
+  EXPECT_EQ(a.place_bid(bid("b1", "alice", 2000, 1999), events).reason, Reason::max_below_amount);
 }
 
 TEST_F(AuctionRules, RejectionChangesNothingButEmitsAnEventWithTheSameSeq) {
@@ -426,8 +425,8 @@ TEST_F(AuctionRules, SellerCancelsOnlyBeforeTheFirstAcceptedBid) {
   EXPECT_EQ(a.cancel(Actor{UserId{"seller"}, false}, "", at(20), events).reason,
             Reason::auction_has_bids);
   Auction fresh = open_auction();
-  EXPECT_TRUE(fresh.cancel(Actor{UserId{"seller"}, false}, "changed my mind", at(1), events)
-                  .accepted);
+  EXPECT_TRUE(
+      fresh.cancel(Actor{UserId{"seller"}, false}, "changed my mind", at(1), events).accepted);
   EXPECT_EQ(fresh.status(), AuctionStatus::cancelled);
   EXPECT_EQ(events.back().note, "changed my mind");
   EXPECT_EQ(fresh.place_bid(bid("b2", "alice", 1000), events).reason, Reason::auction_closed);

@@ -1,7 +1,8 @@
+#include "domain/money.hpp"
+
 #include <gtest/gtest.h>
 
 #include "domain/increment.hpp"
-#include "domain/money.hpp"
 #include "domain/time.hpp"
 
 namespace gavel::domain {
@@ -44,9 +45,8 @@ INSTANTIATE_TEST_SUITE_P(
                       TierCase{500, 50}, TierCase{2'499, 50}, TierCase{2'500, 100},
                       TierCase{9'999, 100}, TierCase{10'000, 250}, TierCase{24'999, 250},
                       TierCase{25'000, 500}, TierCase{49'999, 500}, TierCase{50'000, 1'000},
-                      TierCase{99'999, 1'000}, TierCase{100'000, 2'500},
-                      TierCase{249'999, 2'500}, TierCase{250'000, 5'000},
-                      TierCase{499'999, 5'000}, TierCase{500'000, 10'000},
+                      TierCase{99'999, 1'000}, TierCase{100'000, 2'500}, TierCase{249'999, 2'500},
+                      TierCase{250'000, 5'000}, TierCase{499'999, 5'000}, TierCase{500'000, 10'000},
                       TierCase{10'000'000'000'000, 10'000}));
 
 TEST(Increment, FixedStepAppliesAtEveryPrice) {
@@ -78,8 +78,7 @@ TEST(Time, ParsesAndFormatsRfc3339) {
   const auto t = parse_rfc3339("2026-11-28T12:34:56Z");
   ASSERT_TRUE(t);
   EXPECT_EQ(format_rfc3339(*t), "2026-11-28T12:34:56Z");
-  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-28T12:34:56.250Z")),
-            "2026-11-28T12:34:56.250Z");
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-28T12:34:56.250Z")), "2026-11-28T12:34:56.250Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-28T12:34:56.000001Z")),
             "2026-11-28T12:34:56.000001Z");
   EXPECT_EQ(*parse_rfc3339("2026-11-28T13:34:56+01:00"), *t);
@@ -87,11 +86,11 @@ TEST(Time, ParsesAndFormatsRfc3339) {
 }
 
 TEST(Time, RefusesWhatIsNotRfc3339) {
-  for (const char* bad : {"", "2026-11-28", "2026-11-28 12:00:00Z", "2026-11-28T12:00:00",
-                          "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-28T24:00:00Z",
-                          "2026-11-28T12:00:60Z", "2026-11-28T12:00:00.Z",
-                          "2026-11-28T12:00:00.1234567Z", "2026-11-28T12:00:00Zjunk",
-                          "2026-11-28T12:00:00+0100"}) {
+  for (const char* bad :
+       {"", "2026-11-28", "2026-11-28 12:00:00Z", "2026-11-28T12:00:00", "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T12:00:60Z",
+        "2026-11-28T12:00:00.Z", "2026-11-28T12:00:00.1234567Z", "2026-11-28T12:00:00Zjunk",
+        "2026-11-28T12:00:00+0100"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
   }
 }
