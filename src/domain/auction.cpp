@@ -6,9 +6,10 @@
 namespace gavel::domain {
 
 std::optional<TermsError> validate(const AuctionTerms& terms) {
-  if (!is_valid_id(terms.id.str()))
-    return TermsError{"id", "id must be 1-128 printable characters"};
-  if (!is_valid_id(terms.seller_id.str())) return TermsError{"sellerId", "sellerId is required"};
+  if (!is_valid_id(terms.id.view()))
+    return TermsError{"id", "id must be 1-64 printable characters"};
+  if (!is_valid_id(terms.seller_id.view()))
+    return TermsError{"sellerId", "sellerId must be 1-64 printable characters"};
   if (terms.title.size() > kMaxTitleLength) {
     return TermsError{"title", "title must be at most 200 bytes"};
   }

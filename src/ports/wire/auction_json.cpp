@@ -36,7 +36,7 @@ json::value optional_amount_json(const std::optional<Amount>& amount) {
 
 json::value user_or_null(const domain::UserId& user) {
   if (user.empty()) return nullptr;
-  return json::string(user.str());
+  return json::string(user.view());
 }
 
 }  // namespace
@@ -47,12 +47,12 @@ std::variant<domain::AuctionTerms, FieldError> parse_terms(const json::object& o
   domain::AuctionTerms terms;
   if (context.id) {
     terms.id = *context.id;
-  } else if (auto id = fields.required_string("id")) {
+  } else if (auto id = fields.required_id("id")) {
     terms.id = domain::AuctionId{*id};
   }
   if (context.seller_id) {
     terms.seller_id = *context.seller_id;
-  } else if (auto seller = fields.required_string("sellerId")) {
+  } else if (auto seller = fields.required_id("sellerId")) {
     terms.seller_id = domain::UserId{*seller};
   }
   terms.title = fields.optional_string("title").value_or("");
@@ -107,9 +107,9 @@ json::object public_view(const domain::Auction& auction) {
   const auto& terms = auction.terms();
   const auto& state = auction.state();
   json::object view;
-  view["id"] = terms.id.str();
+  view["id"] = terms.id.view();
   view["title"] = terms.title;
-  view["sellerId"] = terms.seller_id.str();
+  view["sellerId"] = terms.seller_id.view();
   view["currency"] = terms.currency.code();
   view["status"] = domain::to_string(state.status);
   view["startingPrice"] = terms.starting_price.minor_units();
@@ -138,27 +138,27 @@ json::object event_json(const domain::Event& event) {
   json::object out;
   out["id"] = domain::event_id(event);
   out["type"] = domain::to_string(event.type);
-  out["auctionId"] = event.auction_id.str();
+  out["auctionId"] = event.auction_id.view();
   out["seq"] = event.seq;
   out["at"] = domain::format_rfc3339(event.at);
   switch (event.type) {
     case EventType::bid_accepted:
     case EventType::bid_voided:
-      out["bidId"] = event.bid_id.str();
-      out["bidderId"] = event.user_id.str();
+      out["bidId"] = event.bid_id.view();
+      out["bidderId"] = event.user_id.view();
       out["amount"] = event.amount.minor_units();
       out["previousLeaderId"] = user_or_null(event.previous_leader);
       break;
     case EventType::bid_rejected:
-      out["bidId"] = event.bid_id.str();
-      out["bidderId"] = event.user_id.str();
+      out["bidId"] = event.bid_id.view();
+      out["bidderId"] = event.user_id.view();
       out["reason"] = domain::to_string(event.reason);
       if (event.reason == domain::Reason::bid_too_low) {
         out["minNextBid"] = event.min_next_bid.minor_units();
       }
       break;
     case EventType::outbid:
-      out["userId"] = event.user_id.str();
+      out["userId"] = event.user_id.view();
       break;
     case EventType::auction_closed:
       out["result"] = domain::to_string(event.result);
@@ -166,7 +166,7 @@ json::object event_json(const domain::Event& event) {
       if (!event.note.empty()) out["via"] = event.note;
       break;
     case EventType::auction_cancelled:
-      out["by"] = event.user_id.str();
+      out["by"] = event.user_id.view();
       out["note"] = event.note;
       break;
     case EventType::auction_created:

@@ -1,5 +1,7 @@
 #include "ports/wire/json_fields.hpp"
 
+#include "domain/ids.hpp"
+
 namespace gavel::wire {
 
 namespace json = boost::json;
@@ -31,6 +33,17 @@ std::optional<std::string> JsonFields::required_string(std::string_view name) {
     return std::nullopt;
   }
   return optional_string(name);
+}
+
+std::optional<std::string> JsonFields::required_id(std::string_view name) {
+  auto value = required_string(name);
+  if (value && !domain::is_valid_id(*value)) {
+    fail(name, std::string(name) +
+                   " must be 1-64 printable characters without spaces, quotes, '/', '?', '#' "
+                   "or '%'");
+    return std::nullopt;
+  }
+  return value;
 }
 
 std::optional<domain::Amount> amount_from_json(const json::value& value) {

@@ -26,6 +26,8 @@ class JsonFields {
 
   std::optional<std::string> required_string(std::string_view name);
   std::optional<std::string> optional_string(std::string_view name);
+  /// An id: 1–64 printable characters (domain::is_valid_id), safe to build an Id from.
+  std::optional<std::string> required_id(std::string_view name);
   /// A positive integer amount in minor units, at most 10^13.
   std::optional<domain::Amount> required_amount(std::string_view name);
   std::optional<domain::Amount> optional_amount(std::string_view name);
