@@ -65,7 +65,7 @@ ParsedStep parse_bid(wire::JsonFields& fields, ReplayStep step) {
                          currency,
                          *received_at};
   step.at = *received_at;
-  step.action = engine::Command{engine::PlaceBid{domain::AuctionId{*auction_id}, std::move(bid)}};
+  step.action = engine::Command{engine::PlaceBid{domain::AuctionId{*auction_id}, bid}};
   return step;
 }
 

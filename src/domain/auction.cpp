@@ -203,12 +203,10 @@ Decision Auction::place_bid(const BidRequest& bid, std::vector<Event>& out) {
 Decision Auction::buy_now(const UserId& buyer, Timestamp received_at, std::vector<Event>& out) {
   open_if_due(received_at, out);
   Reason reason = Reason::none;
-  if (is_final()) {
+  if (is_final() || received_at >= state_.ends_at) {
     reason = Reason::auction_closed;
   } else if (received_at < terms_.starts_at || state_.status != AuctionStatus::open) {
     reason = Reason::auction_not_open;
-  } else if (received_at >= state_.ends_at) {
-    reason = Reason::auction_closed;
   } else if (buyer == terms_.seller_id) {
     reason = Reason::seller_cannot_bid;
   } else if (!terms_.buy_now_price || !state_.accepted.empty()) {

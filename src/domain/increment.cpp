@@ -38,11 +38,13 @@ std::optional<IncrementPolicy> IncrementPolicy::table(std::vector<IncrementTier>
 }
 
 Amount IncrementPolicy::at(Amount price) const {
-  // Tables are short (ten rows by default): a backwards linear scan beats a binary search here.
-  for (auto it = tiers_.rbegin(); it != tiers_.rend(); ++it) {
-    if (price >= it->from) return it->step;
+  // Tables are short (ten rows by default): a linear scan beats a binary search here.
+  Amount step = tiers_.front().step;
+  for (const IncrementTier& tier : tiers_) {
+    if (price < tier.from) break;
+    step = tier.step;
   }
-  return tiers_.front().step;
+  return step;
 }
 
 }  // namespace gavel::domain

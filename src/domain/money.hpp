@@ -19,7 +19,7 @@ class Amount {
 
   constexpr std::int64_t minor_units() const { return minor_; }
 
-  constexpr auto operator<=>(const Amount&) const = default;
+  constexpr auto operator<=>(const Amount&) const = default;  // NOLINT(modernize-use-nullptr)
   constexpr Amount operator+(Amount other) const { return Amount{minor_ + other.minor_}; }
 
  private:

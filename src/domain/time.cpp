@@ -68,7 +68,7 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) {
     if (!off_h || !expect(text, pos, ':')) return std::nullopt;
     const auto off_m = read_digits(text, pos, 2);
     if (!off_m || *off_h > 23 || *off_m > 59) return std::nullopt;
-    offset_minutes = sign * (*off_h * 60 + *off_m);
+    offset_minutes = static_cast<std::int64_t>(sign) * (*off_h * 60 + *off_m);
   } else {
     return std::nullopt;
   }

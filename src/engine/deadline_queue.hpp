@@ -25,7 +25,7 @@ class DeadlineQueue {
   void pop_due(domain::Timestamp now, Visit&& visit) {
     while (!heap_.empty() && heap_.front().due <= now) {
       std::pop_heap(heap_.begin(), heap_.end(), later);
-      const Entry entry = std::move(heap_.back());
+      const Entry entry = heap_.back();
       heap_.pop_back();
       visit(entry.auction_id);
     }

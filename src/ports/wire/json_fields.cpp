@@ -47,15 +47,10 @@ std::optional<std::string> JsonFields::required_id(std::string_view name) {
 }
 
 std::optional<domain::Amount> amount_from_json(const json::value& value) {
-  std::int64_t minor = 0;
-  if (value.is_int64()) {
-    minor = value.get_int64();
-  } else if (value.is_uint64()) {
-    return std::nullopt;  // beyond int64, so far beyond 10^13
-  } else {
-    return std::nullopt;  // doubles (12.5, 12.0, 1e3), strings, booleans
-  }
-  const domain::Amount amount{minor};
+  // Only int64: a uint64 is far beyond 10^13, and doubles (12.5, 12.0, 1e3), strings and
+  // booleans are not amounts.
+  if (!value.is_int64()) return std::nullopt;
+  const domain::Amount amount{value.get_int64()};
   if (!domain::is_valid_amount(amount)) return std::nullopt;
   return amount;
 }
