@@ -10,6 +10,7 @@
 
 #include "engine/engine.hpp"
 #include "ports/wire/auction_json.hpp"
+#include "ports/wire/command_json.hpp"
 
 namespace gavel::app {
 
@@ -35,40 +36,6 @@ constexpr std::size_t kMaxLineBytes = 1 << 20;
 
 using ParsedStep = std::variant<ReplayStep, wire::FieldError>;
 
-ParsedStep parse_bid(wire::JsonFields& fields, ReplayStep step) {
-  const auto bid_id = fields.required_id("bidId");
-  const auto auction_id = fields.required_id("auctionId");
-  const auto bidder_id = fields.required_id("bidderId");
-  // Amounts are checked by the rules (invalid_amount is a decision, not a malformed line),
-  // but they must be integers: a float is malformed input.
-  std::optional<std::int64_t> amount;
-  std::optional<std::int64_t> max_amount;
-  for (const char* name : {"amount", "maxAmount"}) {
-    const json::value* value = fields.raw(name);
-    if (value == nullptr) {
-      if (std::string_view(name) == "amount") fields.fail(name, "amount is required");
-      continue;
-    }
-    if (!value->is_int64()) {
-      fields.fail(name, std::string(name) + " must be an integer number of minor units");
-      continue;
-    }
-    (std::string_view(name) == "amount" ? amount : max_amount) = value->get_int64();
-  }
-  const auto currency = fields.optional_currency("currency");
-  const auto received_at = fields.required_time("receivedAt");
-  if (!fields.ok()) return *fields.error();
-  domain::BidRequest bid{domain::BidId{*bid_id},
-                         domain::UserId{*bidder_id},
-                         domain::Amount{*amount},
-                         max_amount ? std::optional{domain::Amount{*max_amount}} : std::nullopt,
-                         currency,
-                         *received_at};
-  step.at = *received_at;
-  step.action = engine::Command{engine::PlaceBid{domain::AuctionId{*auction_id}, bid}};
-  return step;
-}
-
 ParsedStep parse_line(std::string_view text, std::size_t line_number, Timestamp clock) {
   ReplayStep step;
   step.line = line_number;
@@ -82,55 +49,6 @@ ParsedStep parse_line(std::string_view text, std::size_t line_number, Timestamp 
   if (!op) return *fields.error();
   step.op = *op;
 
-  if (*op == "create") {
-    const json::value* auction = fields.raw("auction");
-    if (auction == nullptr || !auction->is_object()) {
-      return wire::FieldError{"auction", "create needs an \"auction\" object"};
-    }
-    const auto at = fields.optional_time("at");
-    if (!fields.ok()) return *fields.error();
-    step.at = at;
-    const Timestamp now = at.value_or(clock);
-    auto terms = wire::parse_terms(auction->get_object(), wire::TermsContext{});
-    if (auto* error = std::get_if<wire::FieldError>(&terms)) {
-      error->field = "auction." + error->field;
-      return *error;
-    }
-    step.action = engine::Command{
-        engine::CreateAuction{std::move(std::get<domain::AuctionTerms>(terms)), now}};
-    return step;
-  }
-  if (*op == "bid") return parse_bid(fields, std::move(step));
-  if (*op == "buyNow") {
-    const auto auction_id = fields.required_id("auctionId");
-    const auto bidder_id = fields.required_id("bidderId");
-    const auto received_at = fields.required_time("receivedAt");
-    if (!fields.ok()) return *fields.error();
-    step.at = *received_at;
-    step.action = engine::Command{
-        engine::BuyNow{domain::AuctionId{*auction_id}, domain::UserId{*bidder_id}, *received_at}};
-    return step;
-  }
-  if (*op == "cancel" || *op == "void") {
-    const auto auction_id = fields.required_id("auctionId");
-    const auto by = fields.required_id("by");
-    const auto at = fields.required_time("at");
-    const auto admin = fields.optional_bool("admin");
-    const auto note = fields.optional_string("reason");
-    const auto bid_id = *op == "void" ? fields.required_id("bidId") : std::nullopt;
-    if (!fields.ok()) return *fields.error();
-    step.at = *at;
-    // A void is an admin's act by definition; a cancel is the seller's unless marked admin.
-    const domain::Actor actor{domain::UserId{*by}, *op == "void" || admin.value_or(false)};
-    if (*op == "cancel") {
-      step.action = engine::Command{
-          engine::CancelAuction{domain::AuctionId{*auction_id}, actor, note.value_or(""), *at}};
-    } else {
-      step.action = engine::Command{
-          engine::VoidBid{domain::AuctionId{*auction_id}, actor, domain::BidId{*bid_id}, *at}};
-    }
-    return step;
-  }
   if (*op == "advance") {
     const auto to = fields.required_time("to");
     if (!fields.ok()) return *fields.error();
@@ -138,20 +56,19 @@ ParsedStep parse_line(std::string_view text, std::size_t line_number, Timestamp 
     step.action = Advance{*to};
     return step;
   }
-  return wire::FieldError{
-      "op", "unknown op \"" + *op + "\" (expected create, bid, buyNow, cancel, void or advance)"};
-}
-
-const domain::AuctionId& target_of(const engine::Command& command) {
-  return std::visit(
-      [](const auto& c) -> const domain::AuctionId& {
-        if constexpr (std::is_same_v<std::decay_t<decltype(c)>, engine::CreateAuction>) {
-          return c.terms.id;
-        } else {
-          return c.auction_id;
-        }
-      },
-      command);
+  auto parsed = wire::parse_command(object, clock);
+  if (auto* error = std::get_if<wire::FieldError>(&parsed)) {
+    if (error->field == "op") {
+      error->message =
+          "unknown op \"" + *op + "\" (expected create, bid, buyNow, cancel, void or advance)";
+    }
+    return *error;
+  }
+  auto& envelope = std::get<wire::CommandEnvelope>(parsed);
+  // A create moves the clock only when it says when it happened.
+  if (*op != "create" || object.contains("at")) step.at = domain::time_of(envelope.command);
+  step.action = std::move(envelope.command);
+  return step;
 }
 
 json::object outcome_line(const ReplayStep& step, const engine::Command& command,
@@ -162,12 +79,12 @@ json::object outcome_line(const ReplayStep& step, const engine::Command& command
     line["bidId"] = bid->bid.id.view();
   } else {
     line["op"] = step.op;
-    line["auctionId"] = target_of(command).view();
+    line["auctionId"] = domain::target_of(command).view();
   }
   line["status"] = decision.accepted ? "accepted" : "rejected";
   if (!decision.accepted) line["reason"] = domain::to_string(decision.reason);
   if (bid != nullptr) line["leading"] = decision.leading;
-  if (engine.find(target_of(command)) != nullptr) {
+  if (engine.find(domain::target_of(command)) != nullptr) {
     line["price"] = decision.price.minor_units();
   } else {
     line["price"] = nullptr;
@@ -242,7 +159,7 @@ int run_replay(std::istream& in, std::ostream& out, std::ostream& err) {
     if (command == nullptr) continue;
     const domain::Decision decision = engine.apply(*command, events);
     const bool is_create = std::holds_alternative<engine::CreateAuction>(*command);
-    if (is_create && decision.accepted) created.push_back(target_of(*command));
+    if (is_create && decision.accepted) created.push_back(domain::target_of(*command));
     if (!is_create || !decision.accepted) {
       out << json::serialize(outcome_line(step, *command, decision, engine)) << "\n";
     }

@@ -80,8 +80,9 @@ bool Auction::reserve_met() const {
   return !state_.leader_id.empty() && state_.price >= *terms_.reserve_price;
 }
 
-Decision Auction::decision(bool leading) const {
-  return Decision{true, Reason::none, leading, state_.price, min_next_bid()};
+Decision Auction::decision(Reason reason, bool leading, std::uint64_t event_number) const {
+  return Decision{reason == Reason::none, reason, leading, state_.price, min_next_bid(),
+                  event_number};
 }
 
 Decision Auction::reject(const BidRequest& bid, Reason reason, std::vector<Event>& out) {
@@ -91,7 +92,7 @@ Decision Auction::reject(const BidRequest& bid, Reason reason, std::vector<Event
   event.amount = bid.amount;
   event.reason = reason;
   event.min_next_bid = min_next_bid();
-  return Decision{false, reason, state_.leader_id == bid.bidder_id, state_.price, min_next_bid()};
+  return decision(reason, state_.leader_id == bid.bidder_id, event.number);
 }
 
 Reason Auction::check_admissible(const BidRequest& bid) const {
@@ -197,7 +198,7 @@ Decision Auction::place_bid(const BidRequest& bid, std::vector<Event>& out) {
   accepted.previous_leader = previous_leader;
   if (!outbid.empty()) emit(EventType::outbid, bid.received_at, out).user_id = outbid;
   if (extended) emit(EventType::auction_extended, bid.received_at, out);
-  return decision(state_.leader_id == bid.bidder_id);
+  return decision(Reason::none, state_.leader_id == bid.bidder_id, accepted.number);
 }
 
 Decision Auction::buy_now(const UserId& buyer, Timestamp received_at, std::vector<Event>& out) {
@@ -213,7 +214,7 @@ Decision Auction::buy_now(const UserId& buyer, Timestamp received_at, std::vecto
     reason = Reason::buy_now_unavailable;
   }
   // A refused buy-now changes nothing, so it is answered to the caller but emits no event.
-  if (reason != Reason::none) return Decision{false, reason, false, state_.price, min_next_bid()};
+  if (reason != Reason::none) return decision(reason, false);
 
   state_.status = AuctionStatus::closed;
   state_.result = AuctionResult::sold;
@@ -228,7 +229,7 @@ Decision Auction::buy_now(const UserId& buyer, Timestamp received_at, std::vecto
   closed.user_id = buyer;
   closed.result = AuctionResult::sold;
   closed.note = "buy_now";
-  return decision(true);
+  return decision(Reason::none, true, closed.number);
 }
 
 Decision Auction::cancel(const Actor& actor, std::string note, Timestamp at,
@@ -241,21 +242,19 @@ Decision Auction::cancel(const Actor& actor, std::string note, Timestamp at,
   } else if (!actor.admin && !state_.accepted.empty()) {
     reason = Reason::auction_has_bids;
   }
-  if (reason != Reason::none) return Decision{false, reason, false, state_.price, min_next_bid()};
+  if (reason != Reason::none) return decision(reason, false);
 
   state_.status = AuctionStatus::cancelled;
   ++state_.seq;
   Event& cancelled = emit(EventType::auction_cancelled, at, out);
   cancelled.user_id = actor.id;
   cancelled.note = std::move(note);
-  return Decision{true, Reason::none, false, state_.price, min_next_bid()};
+  return decision(Reason::none, false, cancelled.number);
 }
 
 Decision Auction::void_bid(const Actor& actor, const BidId& bid_id, Timestamp at,
                            std::vector<Event>& out) {
-  const auto fail = [&](Reason reason) {
-    return Decision{false, reason, false, state_.price, min_next_bid()};
-  };
+  const auto fail = [&](Reason reason) { return decision(reason, false); };
   if (!actor.admin) return fail(Reason::not_allowed);
   if (is_final()) return fail(Reason::auction_closed);
   const auto found = std::find_if(state_.accepted.begin(), state_.accepted.end(),
@@ -289,7 +288,7 @@ Decision Auction::void_bid(const Actor& actor, const BidId& bid_id, Timestamp at
   event.user_id = voided.bidder_id;
   event.amount = voided.amount;
   if (leader_before != state_.leader_id) event.previous_leader = leader_before;
-  return Decision{true, Reason::none, false, state_.price, min_next_bid()};
+  return decision(Reason::none, false, event.number);
 }
 
 bool Auction::open_if_due(Timestamp now, std::vector<Event>& out) {

@@ -30,6 +30,7 @@ struct AuctionTerms {
   Duration extension{0};                 ///< the end moves to receivedAt + extension
   std::optional<Timestamp> max_ends_at;  ///< hard end: extensions never pass it
   IncrementPolicy increment = IncrementPolicy::default_table();
+  bool operator==(const AuctionTerms&) const = default;
 };
 
 inline constexpr std::size_t kMaxTitleLength = 200;
@@ -53,6 +54,7 @@ struct BidRequest {
   std::optional<Amount> max_amount;  ///< absent: equal to amount
   std::optional<Currency> currency;  ///< absent: the auction's
   Timestamp received_at{};
+  bool operator==(const BidRequest&) const = default;
 };
 
 /// An accepted bid as kept in the auction's history (the basis of admin void).
@@ -72,6 +74,7 @@ struct Decision {
   bool leading = false;   ///< bids: the bidder leads after the decision
   Amount price{};         ///< the auction's price after the decision
   Amount min_next_bid{};  ///< the minimum a new challenger must bid after the decision
+  std::uint64_t event_number = 0;  ///< the number of the event recording it (0: none)
   bool operator==(const Decision&) const = default;
 };
 
@@ -79,6 +82,7 @@ struct Decision {
 struct Actor {
   UserId id;
   bool admin = false;
+  bool operator==(const Actor&) const = default;
 };
 
 /// Everything about an auction that changes; persisted beside its terms.
@@ -143,7 +147,7 @@ class Auction {
  private:
   Event& emit(EventType type, Timestamp at, std::vector<Event>& out);
   Decision reject(const BidRequest& bid, Reason reason, std::vector<Event>& out);
-  Decision decision(bool leading) const;
+  Decision decision(Reason reason, bool leading, std::uint64_t event_number = 0) const;
   // Checks that do not depend on the current leader; Reason::none when the bid may proceed.
   Reason check_admissible(const BidRequest& bid) const;
   // Applies the price rules to an admissible bid; returns Reason::none when accepted.

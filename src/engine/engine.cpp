@@ -34,15 +34,7 @@ Decision Engine::apply(const Command& command, std::vector<Event>& events) {
   if (const auto* create_command = std::get_if<CreateAuction>(&command)) {
     return create(*create_command, events);
   }
-  const domain::AuctionId& auction_id = std::visit(
-      [](const auto& c) -> const domain::AuctionId& {
-        if constexpr (std::is_same_v<std::decay_t<decltype(c)>, CreateAuction>) {
-          return c.terms.id;
-        } else {
-          return c.auction_id;
-        }
-      },
-      command);
+  const domain::AuctionId& auction_id = domain::target_of(command);
   Auction* auction = find_mutable(auction_id);
   if (auction == nullptr) return rejected(Reason::auction_not_found);
 

@@ -11,37 +11,18 @@
 #include <vector>
 
 #include "domain/auction.hpp"
+#include "domain/command.hpp"
 #include "engine/deadline_queue.hpp"
 
 namespace gavel::engine {
 
-struct CreateAuction {
-  domain::AuctionTerms terms;
-  domain::Timestamp at{};
-};
-struct PlaceBid {
-  domain::AuctionId auction_id;
-  domain::BidRequest bid;
-};
-struct BuyNow {
-  domain::AuctionId auction_id;
-  domain::UserId buyer_id;
-  domain::Timestamp received_at{};
-};
-struct CancelAuction {
-  domain::AuctionId auction_id;
-  domain::Actor actor;
-  std::string note;
-  domain::Timestamp at{};
-};
-struct VoidBid {
-  domain::AuctionId auction_id;
-  domain::Actor actor;
-  domain::BidId bid_id;
-  domain::Timestamp at{};
-};
+using domain::BuyNow;
+using domain::CancelAuction;
+using domain::Command;
+using domain::CreateAuction;
+using domain::PlaceBid;
+using domain::VoidBid;
 
-using Command = std::variant<CreateAuction, PlaceBid, BuyNow, CancelAuction, VoidBid>;
 
 /// What a batch produced: `decisions[i]` answers `commands[i]`; `events` in the order they
 /// happened.

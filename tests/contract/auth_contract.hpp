@@ -69,10 +69,8 @@ TYPED_TEST_P(AuthContract, AValidTokenMapsToItsPrincipal) {
 }
 
 TYPED_TEST_P(AuthContract, EveryRoleIsCarried) {
-  const auto all = ports::Roles{}
-                       .add(ports::Role::bidder)
-                       .add(ports::Role::seller)
-                       .add(ports::Role::admin);
+  const auto all =
+      ports::Roles{}.add(ports::Role::bidder).add(ports::Role::seller).add(ports::Role::admin);
   const auto seller_only = ports::Roles{}.add(ports::Role::seller);
   const auto none = ports::Roles{};
   for (const auto& roles : {all, seller_only, none}) {
@@ -84,8 +82,8 @@ TYPED_TEST_P(AuthContract, EveryRoleIsCarried) {
 
 TYPED_TEST_P(AuthContract, TokensOfDifferentUsersAreNotMixedUp) {
   const auto alice = this->factory_.issue(this->principal("alice", ports::Roles{}));
-  const auto bob = this->factory_.issue(
-      this->principal("bob", ports::Roles{}.add(ports::Role::admin)));
+  const auto bob =
+      this->factory_.issue(this->principal("bob", ports::Roles{}.add(ports::Role::admin)));
   const auto as_alice = this->verify(alice);
   const auto as_bob = this->verify(bob);
   ASSERT_EQ(describe(as_alice), "ok");
@@ -118,8 +116,8 @@ TYPED_TEST_P(AuthContract, AnAlteredTokenIsRefused) {
 }
 
 TYPED_TEST_P(AuthContract, AnAlreadyExpiredTokenIsRefused) {
-  const auto token = this->factory_.issue(
-      this->principal("u-1", ports::Roles{}, -std::chrono::seconds(10)));
+  const auto token =
+      this->factory_.issue(this->principal("u-1", ports::Roles{}, -std::chrono::seconds(10)));
   this->expect_refused(this->verify(token), "permanent");
 }
 
@@ -150,10 +148,9 @@ TYPED_TEST_P(AuthContract, VerifyIsThreadSafe) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(AuthContract, AValidTokenMapsToItsPrincipal, EveryRoleIsCarried,
-                            TokensOfDifferentUsersAreNotMixedUp,
-                            AnUnknownTokenIsRefusedAsPermanent, AnEmptyTokenIsRefusedAsPermanent,
-                            ATokenWithTheBearerPrefixIsRefused, AnAlteredTokenIsRefused,
-                            AnAlreadyExpiredTokenIsRefused, ATokenExpiresAtItsExpiryTime,
-                            VerifyIsThreadSafe);
+                            TokensOfDifferentUsersAreNotMixedUp, AnUnknownTokenIsRefusedAsPermanent,
+                            AnEmptyTokenIsRefusedAsPermanent, ATokenWithTheBearerPrefixIsRefused,
+                            AnAlteredTokenIsRefused, AnAlreadyExpiredTokenIsRefused,
+                            ATokenExpiresAtItsExpiryTime, VerifyIsThreadSafe);
 
 }  // namespace gavel::contract

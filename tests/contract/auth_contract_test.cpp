@@ -1,11 +1,12 @@
 // The authenticator contract, run against the static authenticator.
 
+#include "contract/auth_contract.hpp"
+
 #include <memory>
 #include <string>
 
 #include "adapters/memory/simulated_clock.hpp"
 #include "adapters/memory/static_authenticator.hpp"
-#include "contract/auth_contract.hpp"
 
 namespace gavel::contract {
 namespace {

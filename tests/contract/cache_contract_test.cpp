@@ -1,9 +1,10 @@
 // The cache contract, run against the memory cache.
 
+#include "contract/cache_contract.hpp"
+
 #include <memory>
 
 #include "adapters/memory/memory_cache.hpp"
-#include "contract/cache_contract.hpp"
 
 namespace gavel::contract {
 namespace {

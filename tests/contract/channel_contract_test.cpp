@@ -1,7 +1,8 @@
 // The notification channel contract, run against the recording channel.
 
-#include "adapters/memory/recording_channel.hpp"
 #include "contract/channel_contract.hpp"
+
+#include "adapters/memory/recording_channel.hpp"
 
 namespace gavel::contract {
 namespace {

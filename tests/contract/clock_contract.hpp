@@ -37,9 +37,8 @@ class ClockContract : public ::testing::Test {
 
   /// Schedules a timer at `at` that answers `pending` with the clock's time when it ran.
   ports::Clock::TimerId call_at(domain::Timestamp at, const Pending<domain::Timestamp>& pending) {
-    return clock().call_at(at, [clock = factory_.clock(), done = pending.callback()] {
-      done(clock->now());
-    });
+    return clock().call_at(
+        at, [clock = factory_.clock(), done = pending.callback()] { done(clock->now()); });
   }
 
   Factory factory_;

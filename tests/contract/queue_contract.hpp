@@ -103,8 +103,8 @@ class QueueContract : public ::testing::Test {
   }
 
   void nack(std::vector<std::string> receipts, std::string reason) {
-    auto result = await<void>(
-        [&](auto done) { queue().nack(std::move(receipts), std::move(reason), done); });
+    auto result =
+        await<void>([&](auto done) { queue().nack(std::move(receipts), std::move(reason), done); });
     EXPECT_EQ(describe(result), "ok") << "nack";
   }
 
@@ -125,8 +125,7 @@ class QueueContract : public ::testing::Test {
   }
 
   std::size_t redrive(std::vector<std::string> ids) {
-    auto result =
-        await<std::size_t>([&](auto done) { queue().redrive(std::move(ids), done); });
+    auto result = await<std::size_t>([&](auto done) { queue().redrive(std::move(ids), done); });
     if (!result.ok()) {
       ADD_FAILURE() << "redrive failed: " << describe(result);
       return 0;
@@ -580,8 +579,8 @@ TYPED_TEST_P(QueueContract, AMessageExactlyAtTheLatenessBoundIsAccepted) {
   const auto bound = this->now() - this->config_.max_lateness;
   const auto accepted = this->try_send({this->msg("a1", "just in time", "ok", bound)});
   EXPECT_EQ(describe(accepted), "ok");
-  const auto refused = this->try_send(
-      {this->msg("a1", "just late", "late", bound - std::chrono::microseconds(1))});
+  const auto refused =
+      this->try_send({this->msg("a1", "just late", "late", bound - std::chrono::microseconds(1))});
   EXPECT_EQ(error_kind(refused), "permanent");
 }
 
@@ -715,6 +714,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     TheWatermarkWaitsForTheOldestUndeliveredMessage, TheWatermarkIsNeverAheadOfTheLatenessBound,
     TheWatermarkIsBelowEveryUndeliveredMessage, ALongPollIsAnsweredByALaterSend,
     ALongPollAnswersNothingWhenTheWaitExpires, ALongPollIsAnsweredOnceOnly,
-    ALongPollIsAnsweredByAMessageWhoseVisibilityExpired, ALongPollIsAnsweredWhenAnAckReleasesItsKey);
+    ALongPollIsAnsweredByAMessageWhoseVisibilityExpired,
+    ALongPollIsAnsweredWhenAnAckReleasesItsKey);
 
 }  // namespace gavel::contract

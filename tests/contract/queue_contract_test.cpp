@@ -2,12 +2,13 @@
 // (the latter shows the suite's shape for adapters whose time cannot be simulated: the
 // time-dependent cases skip).
 
+#include "contract/queue_contract.hpp"
+
 #include <memory>
 
 #include "adapters/memory/memory_queue.hpp"
 #include "adapters/memory/simulated_clock.hpp"
 #include "adapters/memory/system_clock.hpp"
-#include "contract/queue_contract.hpp"
 
 namespace gavel::contract {
 namespace {
@@ -98,8 +99,9 @@ TEST_F(MemoryQueueTest, DestroyingTheQueueAnswersPendingLongPollsRetryable) {
 TEST_F(MemoryQueueTest, ALateMessageIsRefusedWithAReadableReason) {
   memory::MemoryQueue queue(clock_);
   const auto late = clock_->now() - std::chrono::seconds(3);
-  auto result = await<std::vector<ports::SendReceipt>>(
-      [&](auto done) { queue.send({{"a1", "1", late, "x"}}, done); });
+  auto result = await<std::vector<ports::SendReceipt>>([&](auto done) {
+    queue.send({{"a1", "1", late, "x"}}, done);
+  });
   EXPECT_EQ(describe(result),
             "permanent: message event_time 2025-12-31T23:59:57Z is older than the queue's "
             "lateness bound");
@@ -126,8 +128,9 @@ TEST_F(MemoryQueueTest, CallbacksMayCallTheQueue) {
                   ASSERT_TRUE(got.ok());
                   queue.send({{"a2", "2", clock_->now(), "from callback"}}, resent.callback());
                 });
-  auto sent = await<std::vector<ports::SendReceipt>>(
-      [&](auto done) { queue.send({{"a1", "1", clock_->now(), "x"}}, done); });
+  auto sent = await<std::vector<ports::SendReceipt>>([&](auto done) {
+    queue.send({{"a1", "1", clock_->now(), "x"}}, done);
+  });
   ASSERT_TRUE(sent.ok());
   ASSERT_TRUE(resent.ready());
   EXPECT_EQ(queue.size(), 2u);

@@ -186,9 +186,8 @@ class StoreContract : public ::testing::Test, protected StoreSamples {
 
   std::vector<ports::StoredBid> list_bids(const std::string& auction_id, std::uint64_t after,
                                           std::size_t limit) {
-    auto result = await<std::vector<ports::StoredBid>>([&](auto done) {
-      store_->list_bids(domain::AuctionId{auction_id}, after, limit, done);
-    });
+    auto result = await<std::vector<ports::StoredBid>>(
+        [&](auto done) { store_->list_bids(domain::AuctionId{auction_id}, after, limit, done); });
     if (!result.ok()) {
       ADD_FAILURE() << "list_bids failed: " << describe(result);
       return {};
@@ -207,8 +206,8 @@ class StoreContract : public ::testing::Test, protected StoreSamples {
   }
 
   std::vector<domain::Event> pending_events(std::size_t limit = 100) {
-    auto result = await<std::vector<domain::Event>>(
-        [&](auto done) { store_->pending_events(limit, done); });
+    auto result =
+        await<std::vector<domain::Event>>([&](auto done) { store_->pending_events(limit, done); });
     if (!result.ok()) {
       ADD_FAILURE() << "pending_events failed: " << describe(result);
       return {};
@@ -275,10 +274,10 @@ TYPED_TEST_P(StoreContract, AStaleSeqConflictsAndWritesNothingOfTheBatch) {
   ASSERT_EQ(describe(this->commit({{this->write("a2", 1, 2)}, {}, {}})), "ok");
 
   // a1 and a3 would pass; a2 is at seq 2, not 1: none of the batch may land.
-  const auto result = this->commit({{this->write("a1", 1, 2, 2000), this->write("a3", 0, 1),
-                                     this->write("a2", 1, 2, 2000)},
-                                    {this->bid("b1", "a1", 1), this->bid("b2", "a2", 1)},
-                                    {this->event("a1", 2), this->event("a2", 3)}});
+  const auto result = this->commit(
+      {{this->write("a1", 1, 2, 2000), this->write("a3", 0, 1), this->write("a2", 1, 2, 2000)},
+       {this->bid("b1", "a1", 1), this->bid("b2", "a2", 1)},
+       {this->event("a1", 2), this->event("a2", 3)}});
   EXPECT_EQ(error_kind(result), "conflict");
   EXPECT_EQ(this->seq_of("a1"), 1u);
   EXPECT_EQ(this->seq_of("a2"), 2u);
@@ -346,9 +345,10 @@ TYPED_TEST_P(StoreContract, BidsAreListedByPositionAfterTheGivenOne) {
                                     this->bid("x1", "a2", 1), this->bid("b2", "a1", 2)},
                                    {}})),
             "ok");
-  ASSERT_EQ(describe(this->commit(
-                {{this->write("a1", 1, 2)}, {this->bid("b5", "a1", 5), this->bid("b4", "a1", 4)}, {}})),
-            "ok");
+  ASSERT_EQ(
+      describe(this->commit(
+          {{this->write("a1", 1, 2)}, {this->bid("b5", "a1", 5), this->bid("b4", "a1", 4)}, {}})),
+      "ok");
   EXPECT_THAT(this->bid_positions("a1", 0, 10),
               ::testing::ElementsAre("b1@1", "b2@2", "b3@3", "b4@4", "b5@5"));
   EXPECT_THAT(this->bid_positions("a1", 2, 2), ::testing::ElementsAre("b3@3", "b4@4"));
@@ -359,8 +359,9 @@ TYPED_TEST_P(StoreContract, BidsAreListedByPositionAfterTheGivenOne) {
 }
 
 TYPED_TEST_P(StoreContract, ABidStoredAlreadyIsLeftAsItIs) {
-  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 1)}, {this->bid("b1", "a1", 1, 1500)}, {}})),
-            "ok");
+  ASSERT_EQ(
+      describe(this->commit({{this->write("a1", 0, 1)}, {this->bid("b1", "a1", 1, 1500)}, {}})),
+      "ok");
   // A retry carries the same bid id (here with other values): the first one stays.
   ASSERT_EQ(describe(this->commit({{this->write("a1", 1, 2)},
                                    {this->bid("b1", "a1", 1, 9999), this->bid("b2", "a1", 2)},
@@ -398,11 +399,11 @@ TYPED_TEST_P(StoreContract, PendingEventsCarryEveryField) {
 }
 
 TYPED_TEST_P(StoreContract, PublishedEventsLeaveThePendingList) {
-  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 1)},
-                                   {},
-                                   {this->event("a1", 1), this->event("a1", 2),
-                                    this->event("a1", 3)}})),
-            "ok");
+  ASSERT_EQ(
+      describe(this->commit({{this->write("a1", 0, 1)},
+                             {},
+                             {this->event("a1", 1), this->event("a1", 2), this->event("a1", 3)}})),
+      "ok");
   this->mark_published({"a1:2", "unknown:9"});
   EXPECT_THAT(this->pending_ids(), ::testing::ElementsAre("a1:1", "a1:3"));
   this->mark_published({"a1:1", "a1:3", "a1:2"});
@@ -410,17 +411,17 @@ TYPED_TEST_P(StoreContract, PublishedEventsLeaveThePendingList) {
 }
 
 TYPED_TEST_P(StoreContract, AnEventStoredAlreadyIsLeftAsItIs) {
-  ASSERT_EQ(describe(this->commit(
-                {{this->write("a1", 0, 1)}, {}, {this->event("a1", 1, "first"), this->event("a1", 2)}})),
-            "ok");
+  ASSERT_EQ(
+      describe(this->commit(
+          {{this->write("a1", 0, 1)}, {}, {this->event("a1", 1, "first"), this->event("a1", 2)}})),
+      "ok");
   this->mark_published({"a1:2"});
   // A retried batch repeats both events: a1:1 keeps its first content and stays pending once;
   // a1:2 stays published.
-  ASSERT_EQ(describe(this->commit({{},
-                                   {},
-                                   {this->event("a1", 1, "retried"), this->event("a1", 2),
-                                    this->event("a1", 3)}})),
-            "ok");
+  ASSERT_EQ(
+      describe(this->commit(
+          {{}, {}, {this->event("a1", 1, "retried"), this->event("a1", 2), this->event("a1", 3)}})),
+      "ok");
   const auto pending = this->pending_events();
   ASSERT_EQ(pending.size(), 2u);
   expect_same_event(pending[0], this->event("a1", 1, "first"));
@@ -437,12 +438,12 @@ REGISTER_TYPED_TEST_SUITE_P(
     StoreContract, ANewAuctionIsCommittedWithExpectedSeqZero,
     GetAuctionAnswersNulloptForAnUnknownId, AWriteAtTheStoredSeqReplacesTheState,
     CreatingAnExistingAuctionConflictsAndWritesNothing,
-    AStaleSeqConflictsAndWritesNothingOfTheBatch,
-    AWriteToAMissingAuctionWithANonZeroSeqConflicts, AuctionsAreListedInIdOrderPageByPage,
-    ListedAuctionsCarryTheirTermsAndState, ACommittedBidIsReadBackWithEveryField,
-    ARejectedBidWithoutMaxIsStoredAsIs, BidsAreListedByPositionAfterTheGivenOne,
-    ABidStoredAlreadyIsLeftAsItIs, PendingEventsAreTheOutboxInCommitOrder,
-    PendingEventsCarryEveryField, PublishedEventsLeaveThePendingList,
-    AnEventStoredAlreadyIsLeftAsItIs, ABatchWithoutAuctionWritesCommitsBidsAndEvents);
+    AStaleSeqConflictsAndWritesNothingOfTheBatch, AWriteToAMissingAuctionWithANonZeroSeqConflicts,
+    AuctionsAreListedInIdOrderPageByPage, ListedAuctionsCarryTheirTermsAndState,
+    ACommittedBidIsReadBackWithEveryField, ARejectedBidWithoutMaxIsStoredAsIs,
+    BidsAreListedByPositionAfterTheGivenOne, ABidStoredAlreadyIsLeftAsItIs,
+    PendingEventsAreTheOutboxInCommitOrder, PendingEventsCarryEveryField,
+    PublishedEventsLeaveThePendingList, AnEventStoredAlreadyIsLeftAsItIs,
+    ABatchWithoutAuctionWritesCommitsBidsAndEvents);
 
 }  // namespace gavel::contract

@@ -1,9 +1,10 @@
 // The store contract, run against the memory store.
 
+#include "contract/store_contract.hpp"
+
 #include <memory>
 
 #include "adapters/memory/memory_store.hpp"
-#include "contract/store_contract.hpp"
 
 namespace gavel::contract {
 namespace {

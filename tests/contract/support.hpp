@@ -11,14 +11,20 @@
 namespace gavel::contract {
 
 /// A timestamp as text, so that failures print readable times.
-inline std::string rfc(domain::Timestamp at) { return domain::format_rfc3339(at); }
+inline std::string rfc(domain::Timestamp at) {
+  return domain::format_rfc3339(at);
+}
 
 inline const char* kind_name(ports::ErrorKind kind) {
   switch (kind) {
-    case ports::ErrorKind::retryable: return "retryable";
-    case ports::ErrorKind::conflict: return "conflict";
-    case ports::ErrorKind::not_found: return "not_found";
-    case ports::ErrorKind::permanent: return "permanent";
+    case ports::ErrorKind::retryable:
+      return "retryable";
+    case ports::ErrorKind::conflict:
+      return "conflict";
+    case ports::ErrorKind::not_found:
+      return "not_found";
+    case ports::ErrorKind::permanent:
+      return "permanent";
   }
   return "?";
 }
@@ -40,9 +46,9 @@ std::string error_kind(const Result& result) {
 
 /// Time-dependent cases skip on adapters whose factory cannot move their time (a real server
 /// on real time). The factory says so with `static constexpr bool kSimulatedTime`.
-#define GAVEL_REQUIRE_SIMULATED_TIME()                                                   \
-  if (TypeParam::kSimulatedTime) {                                                       \
-  } else                                                                                 \
+#define GAVEL_REQUIRE_SIMULATED_TIME() \
+  if (TypeParam::kSimulatedTime) {     \
+  } else                               \
     GTEST_SKIP() << "needs simulated time, which this adapter's factory cannot provide"
 
 #define EXPECT_TIME_EQ(actual, expected) \

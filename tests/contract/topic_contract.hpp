@@ -39,8 +39,7 @@ class TopicContract : public ::testing::Test {
   void advance(domain::Duration by) { factory_.advance(by); }
 
   /// An event: its id is the dedup id (and the message id consumers see).
-  ports::OutgoingMessage event(std::string id, std::string body = "",
-                               std::string key = "a1") {
+  ports::OutgoingMessage event(std::string id, std::string body = "", std::string key = "a1") {
     if (body.empty()) body = "body of " + id;
     return ports::OutgoingMessage{std::move(key), std::move(id), now(), std::move(body)};
   }
@@ -192,8 +191,7 @@ TYPED_TEST_P(TopicContract, AnUnacknowledgedMessageComesBackAfterItsVisibility) 
 TYPED_TEST_P(TopicContract, UnknownReceiptsAreIgnored) {
   auto subscription = this->topic_->subscribe("s");
   this->publish({this->event("a1:1")});
-  auto result =
-      await<void>([&](auto done) { subscription->ack({"no-such-receipt"}, done); });
+  auto result = await<void>([&](auto done) { subscription->ack({"no-such-receipt"}, done); });
   EXPECT_EQ(describe(result), "ok");
   EXPECT_THAT(this->ids(this->receive(*subscription)), ::testing::ElementsAre("a1:1"));
 }
@@ -272,17 +270,14 @@ TYPED_TEST_P(TopicContract, ALongPollOfAnotherSubscriptionIsNotAnsweredByThisOne
   EXPECT_THAT(this->ids(result.value()), ::testing::ElementsAre("a1:2"));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(TopicContract, EverySubscriptionGetsEveryMessageWithItsFields,
-                            ASubscriptionGetsOnlyMessagesPublishedAfterItWasCreated,
-                            MessagesComeInPublishOrder, HandlesOfOneNameCompeteForItsMessages,
-                            ASubscriptionOutlivesItsHandles,
-                            AcknowledgingInOneSubscriptionLeavesTheOthers,
-                            AnAcknowledgedMessageNeverComesBack,
-                            AnUnacknowledgedMessageComesBackAfterItsVisibility,
-                            UnknownReceiptsAreIgnored, PublishingAnIdAgainIsANoOp,
-                            AnIdIsPublishedAgainAfterTheWindow, ReceiveAnswersAtMostMaxMessages,
-                            ALongPollIsAnsweredByALaterPublish,
-                            ALongPollAnswersNothingWhenTheWaitExpires,
-                            ALongPollOfAnotherSubscriptionIsNotAnsweredByThisOne);
+REGISTER_TYPED_TEST_SUITE_P(
+    TopicContract, EverySubscriptionGetsEveryMessageWithItsFields,
+    ASubscriptionGetsOnlyMessagesPublishedAfterItWasCreated, MessagesComeInPublishOrder,
+    HandlesOfOneNameCompeteForItsMessages, ASubscriptionOutlivesItsHandles,
+    AcknowledgingInOneSubscriptionLeavesTheOthers, AnAcknowledgedMessageNeverComesBack,
+    AnUnacknowledgedMessageComesBackAfterItsVisibility, UnknownReceiptsAreIgnored,
+    PublishingAnIdAgainIsANoOp, AnIdIsPublishedAgainAfterTheWindow, ReceiveAnswersAtMostMaxMessages,
+    ALongPollIsAnsweredByALaterPublish, ALongPollAnswersNothingWhenTheWaitExpires,
+    ALongPollOfAnotherSubscriptionIsNotAnsweredByThisOne);
 
 }  // namespace gavel::contract

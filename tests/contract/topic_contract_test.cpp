@@ -1,10 +1,11 @@
 // The topic contract, run against the memory topic.
 
+#include "contract/topic_contract.hpp"
+
 #include <memory>
 
 #include "adapters/memory/memory_topic.hpp"
 #include "adapters/memory/simulated_clock.hpp"
-#include "contract/topic_contract.hpp"
 
 namespace gavel::contract {
 namespace {
@@ -70,8 +71,9 @@ TEST(MemoryTopicTest, SubscriptionsOutliveTheTopic) {
   {
     memory::MemoryTopic topic(clock);
     subscription = topic.subscribe("s");
-    auto published = await<void>(
-        [&](auto done) { topic.publish({{"a1", "a1:1", clock->now(), "x"}}, done); });
+    auto published = await<void>([&](auto done) {
+      topic.publish({{"a1", "a1:1", clock->now(), "x"}}, done);
+    });
     ASSERT_TRUE(published.ok());
   }
   auto got = await<std::vector<ports::Delivery>>([&](auto done) {

@@ -59,11 +59,10 @@ struct DedupEntry {
 
 class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(ports::ClockPtr clock, Options options)
-      : clock_(std::move(clock)), options_(options) {}
+  Impl(ports::ClockPtr clock, Options options) : clock_(std::move(clock)), options_(options) {}
 
   void send(std::vector<ports::OutgoingMessage> messages,
-            ports::Callback<std::vector<ports::SendReceipt>> done) {
+            const ports::Callback<std::vector<ports::SendReceipt>>& done) {
     AfterUnlock after;
     std::optional<ports::Error> failure;
     std::vector<ports::SendReceipt> receipts;
@@ -90,9 +89,10 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
           }
         }
         if (message.event_time < now - options_.max_lateness) {
-          failure = ports::Error{ports::ErrorKind::permanent,
-                                 "message event_time " + domain::format_rfc3339(message.event_time) +
-                                     " is older than the queue's lateness bound"};
+          failure =
+              ports::Error{ports::ErrorKind::permanent,
+                           "message event_time " + domain::format_rfc3339(message.event_time) +
+                               " is older than the queue's lateness bound"};
         }
       }
       if (!failure) {
@@ -130,11 +130,11 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  void receive(ports::ReceiveOptions options,
-               ports::Callback<std::vector<ports::Delivery>> done) {
+  void receive(ports::ReceiveOptions options, ports::Callback<std::vector<ports::Delivery>> done) {
     AfterUnlock after;
     std::optional<std::uint64_t> waiter_id;
     std::vector<ports::Delivery> deliveries;
+    ports::Callback<std::vector<ports::Delivery>> answer_now;  // empty when the call waits
     domain::Timestamp wait_until{};
     {
       std::lock_guard lock(mutex_);
@@ -147,17 +147,18 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
         waiters_.emplace(*waiter_id,
                          Waiter{options.max_messages, options.visibility, std::move(done), {}});
         wait_until = now + options.wait;
+      } else {
+        answer_now = std::move(done);
       }
     }
     run(after);
-    if (!waiter_id) {
-      done(std::move(deliveries));
+    if (answer_now) {
+      answer_now(std::move(deliveries));
       return;
     }
-    const auto timer =
-        clock_->call_at(wait_until, [weak = weak_from_this(), id = *waiter_id] {
-          if (const auto self = weak.lock()) self->expire_waiter(id);
-        });
+    const auto timer = clock_->call_at(wait_until, [weak = weak_from_this(), id = *waiter_id] {
+      if (const auto self = weak.lock()) self->expire_waiter(id);
+    });
     bool still_waiting = false;
     {
       std::lock_guard lock(mutex_);
@@ -169,7 +170,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     if (!still_waiting) clock_->cancel(timer);  // answered already: harmless if it fired
   }
 
-  void ack(std::vector<std::string> receipts, ports::Callback<void> done) {
+  void ack(const std::vector<std::string>& receipts, const ports::Callback<void>& done) {
     AfterUnlock after;
     {
       std::lock_guard lock(mutex_);
@@ -184,7 +185,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done({});
   }
 
-  void nack(std::vector<std::string> receipts, std::string reason, ports::Callback<void> done) {
+  void nack(const std::vector<std::string>& receipts, const std::string& reason,
+            const ports::Callback<void>& done) {
     AfterUnlock after;
     {
       std::lock_guard lock(mutex_);
@@ -206,15 +208,16 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done({});
   }
 
-  void dead_letter(std::vector<std::string> receipts, std::string reason,
-                   ports::Callback<void> done) {
+  void dead_letter(const std::vector<std::string>& receipts, const std::string& reason,
+                   const ports::Callback<void>& done) {
     AfterUnlock after;
     {
       std::lock_guard lock(mutex_);
       const domain::Timestamp now = clock_->now();
       prologue(now, after);
       for (const auto& receipt : receipts) {
-        if (auto message = take_in_flight(receipt)) to_dead_letters(std::move(*message), reason, now);
+        if (auto message = take_in_flight(receipt))
+          to_dead_letters(std::move(*message), reason, now);
       }
       serve_waiters(now, after);
     }
@@ -222,7 +225,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done({});
   }
 
-  void list_dead_letters(std::size_t limit, ports::Callback<std::vector<ports::DeadLetter>> done) {
+  void list_dead_letters(std::size_t limit,
+                         const ports::Callback<std::vector<ports::DeadLetter>>& done) {
     AfterUnlock after;
     std::vector<ports::DeadLetter> answer;
     {
@@ -236,7 +240,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done(std::move(answer));
   }
 
-  void redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) {
+  void redrive(const std::vector<std::string>& message_ids,
+               const ports::Callback<std::size_t>& done) {
     AfterUnlock after;
     std::size_t moved = 0;
     {
@@ -265,7 +270,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done(moved);
   }
 
-  void purge_dead_letters(ports::Callback<std::size_t> done) {
+  void purge_dead_letters(const ports::Callback<std::size_t>& done) {
     AfterUnlock after;
     std::size_t purged = 0;
     {
@@ -279,7 +284,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done(purged);
   }
 
-  void watermark(ports::Callback<domain::Timestamp> done) {
+  void watermark(const ports::Callback<domain::Timestamp>& done) {
     AfterUnlock after;
     domain::Timestamp answer{};
     {
@@ -305,7 +310,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       std::lock_guard lock(mutex_);
       for (auto& [id, waiter] : waiters_) {
         if (waiter.timer) after.cancel_timers.push_back(*waiter.timer);
-        after.calls.push_back([done = std::move(waiter.done)] {
+        after.calls.emplace_back([done = std::move(waiter.done)] {
           done(ports::Error{ports::ErrorKind::retryable, "queue closed"});
         });
       }
@@ -335,7 +340,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       if (const auto found = waiters_.find(id); found != waiters_.end()) {
         auto waiter = std::move(found->second);
         waiters_.erase(found);
-        after.calls.push_back(
+        after.calls.emplace_back(
             [done = std::move(waiter.done),
              deliveries = collect(waiter.max_messages, waiter.visibility, now, after)]() mutable {
               done(std::move(deliveries));
@@ -370,7 +375,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       auto waiter = std::move(waiters_.begin()->second);
       waiters_.erase(waiters_.begin());
       if (waiter.timer) after.cancel_timers.push_back(*waiter.timer);
-      after.calls.push_back(
+      after.calls.emplace_back(
           [done = std::move(waiter.done),
            deliveries = collect(waiter.max_messages, waiter.visibility, now, after)]() mutable {
             done(std::move(deliveries));
@@ -451,11 +456,11 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     const std::uint64_t seq = next_dead_seq_++;
     dead_index_.emplace(message.id, seq);
     const std::string key_name = message.ordering_key;
-    dead_.emplace(seq, ports::DeadLetter{std::move(message.id), std::move(message.ordering_key),
-                                         std::move(message.dedup_id), message.event_time,
-                                         std::move(message.body), message.deliveries,
-                                         std::move(reason), message.first_failure.value_or(at),
-                                         at});
+    dead_.emplace(seq,
+                  ports::DeadLetter{std::move(message.id), std::move(message.ordering_key),
+                                    std::move(message.dedup_id), message.event_time,
+                                    std::move(message.body), message.deliveries, std::move(reason),
+                                    message.first_failure.value_or(at), at});
     refresh(key_name);
   }
 
@@ -509,15 +514,15 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
 
   std::unordered_map<std::uint64_t, Message> messages_;  // by seq: visible and in flight
   std::unordered_map<std::string, KeyState> keys_;
-  std::set<std::pair<std::uint64_t, std::string>> ready_;  // (head seq, key) of unlocked keys
-  std::unordered_map<std::string, std::uint64_t> receipts_;            // receipt → seq
-  std::set<std::pair<domain::Timestamp, std::uint64_t>> deadlines_;    // in flight, by deadline
+  std::set<std::pair<std::uint64_t, std::string>> ready_;    // (head seq, key) of unlocked keys
+  std::unordered_map<std::string, std::uint64_t> receipts_;  // receipt → seq
+  std::set<std::pair<domain::Timestamp, std::uint64_t>> deadlines_;  // in flight, by deadline
   std::multiset<domain::Timestamp> undelivered_;  // event times of never-delivered messages
 
   std::unordered_map<std::string, DedupEntry> dedup_;
   std::deque<std::pair<domain::Timestamp, std::string>> dedup_order_;
 
-  std::map<std::uint64_t, ports::DeadLetter> dead_;         // oldest first
+  std::map<std::uint64_t, ports::DeadLetter> dead_;            // oldest first
   std::unordered_map<std::string, std::uint64_t> dead_index_;  // message id → dead seq
 
   std::map<std::uint64_t, Waiter> waiters_;  // long polls, first come first served
@@ -526,41 +531,44 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
 MemoryQueue::MemoryQueue(ports::ClockPtr clock, Options options)
     : impl_(std::make_shared<Impl>(std::move(clock), options)) {}
 
-MemoryQueue::~MemoryQueue() { impl_->shut_down(); }
+MemoryQueue::~MemoryQueue() {
+  impl_->shut_down();
+}
 
 void MemoryQueue::send(std::vector<ports::OutgoingMessage> messages,
                        ports::Callback<std::vector<ports::SendReceipt>> done) {
-  impl_->send(std::move(messages), std::move(done));
+  impl_->send(std::move(messages), done);
 }
 void MemoryQueue::receive(ports::ReceiveOptions options,
                           ports::Callback<std::vector<ports::Delivery>> done) {
   impl_->receive(options, std::move(done));
 }
 void MemoryQueue::ack(std::vector<std::string> receipts, ports::Callback<void> done) {
-  impl_->ack(std::move(receipts), std::move(done));
+  impl_->ack(receipts, done);
 }
 void MemoryQueue::nack(std::vector<std::string> receipts, std::string reason,
                        ports::Callback<void> done) {
-  impl_->nack(std::move(receipts), std::move(reason), std::move(done));
+  impl_->nack(receipts, reason, done);
 }
 void MemoryQueue::dead_letter(std::vector<std::string> receipts, std::string reason,
                               ports::Callback<void> done) {
-  impl_->dead_letter(std::move(receipts), std::move(reason), std::move(done));
+  impl_->dead_letter(receipts, reason, done);
 }
 void MemoryQueue::list_dead_letters(std::size_t limit,
                                     ports::Callback<std::vector<ports::DeadLetter>> done) {
-  impl_->list_dead_letters(limit, std::move(done));
+  impl_->list_dead_letters(limit, done);
 }
-void MemoryQueue::redrive(std::vector<std::string> message_ids,
-                          ports::Callback<std::size_t> done) {
-  impl_->redrive(std::move(message_ids), std::move(done));
+void MemoryQueue::redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) {
+  impl_->redrive(message_ids, done);
 }
 void MemoryQueue::purge_dead_letters(ports::Callback<std::size_t> done) {
-  impl_->purge_dead_letters(std::move(done));
+  impl_->purge_dead_letters(done);
 }
 void MemoryQueue::watermark(ports::Callback<domain::Timestamp> done) {
-  impl_->watermark(std::move(done));
+  impl_->watermark(done);
 }
-std::size_t MemoryQueue::size() const { return impl_->size(); }
+std::size_t MemoryQueue::size() const {
+  return impl_->size();
+}
 
 }  // namespace gavel::adapters::memory

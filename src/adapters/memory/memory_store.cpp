@@ -19,10 +19,10 @@ void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
         known = seqs.emplace(id, stored == auctions_.end() ? 0 : stored->second.state.seq).first;
       }
       if (known->second != write.expected_seq) {
-        failure = ports::Error{ports::ErrorKind::conflict,
-                               "auction " + id.str() + " is at seq " +
-                                   std::to_string(known->second) + ", expected " +
-                                   std::to_string(write.expected_seq)};
+        failure =
+            ports::Error{ports::ErrorKind::conflict,
+                         "auction " + id.str() + " is at seq " + std::to_string(known->second) +
+                             ", expected " + std::to_string(write.expected_seq)};
         break;
       }
       known->second = write.state.seq;
@@ -36,8 +36,7 @@ void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
       for (auto& bid : batch.bids) {
         if (bids_.contains(bid.id)) continue;
         bids_by_position_[bid.auction_id][bid.position] = bid.id;
-        const domain::BidId id = bid.id;
-        bids_.emplace(id, std::move(bid));
+        bids_.emplace(bid.id, bid);
       }
       for (auto& event : batch.events) {
         std::string id = domain::event_id(event);
@@ -87,7 +86,7 @@ void MemoryStore::get_bid(const domain::BidId& id,
     const auto found = bids_.find(id);
     if (found != bids_.end()) answer = found->second;
   }
-  done(std::move(answer));
+  done(answer);
 }
 
 void MemoryStore::list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
@@ -120,8 +119,7 @@ void MemoryStore::pending_events(std::size_t limit,
   done(std::move(answer));
 }
 
-void MemoryStore::mark_published(std::vector<std::string> event_ids,
-                                 ports::Callback<void> done) {
+void MemoryStore::mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& id : event_ids) {

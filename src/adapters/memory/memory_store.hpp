@@ -24,8 +24,7 @@ class MemoryStore final : public ports::Store {
                ports::Callback<std::optional<ports::StoredBid>> done) override;
   void list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
                  std::size_t limit, ports::Callback<std::vector<ports::StoredBid>> done) override;
-  void pending_events(std::size_t limit,
-                      ports::Callback<std::vector<domain::Event>> done) override;
+  void pending_events(std::size_t limit, ports::Callback<std::vector<domain::Event>> done) override;
   void mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) override;
 
  private:

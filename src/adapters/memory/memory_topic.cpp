@@ -36,7 +36,7 @@ struct SubscriptionState {
   std::map<std::uint64_t, TopicMessage> messages;  // by seq: visible and in flight
   std::set<std::uint64_t> visible;
   std::set<std::pair<domain::Timestamp, std::uint64_t>> deadlines;  // in flight
-  std::unordered_map<std::string, std::uint64_t> receipts;         // receipt → seq
+  std::unordered_map<std::string, std::uint64_t> receipts;          // receipt → seq
   std::uint64_t next_seq = 1;
 };
 
@@ -55,7 +55,8 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(ports::ClockPtr clock, Options options) : clock_(std::move(clock)), options_(options) {}
 
-  void publish(std::vector<ports::OutgoingMessage> messages, ports::Callback<void> done) {
+  void publish(const std::vector<ports::OutgoingMessage>& messages,
+               const ports::Callback<void>& done) {
     AfterUnlock after;
     {
       std::lock_guard lock(mutex_);
@@ -99,6 +100,7 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
     AfterUnlock after;
     std::optional<std::uint64_t> waiter_id;
     std::vector<ports::Delivery> deliveries;
+    ports::Callback<std::vector<ports::Delivery>> answer_now;  // empty when the call waits
     domain::Timestamp wait_until{};
     {
       std::lock_guard lock(mutex_);
@@ -110,11 +112,13 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
         waiters_.emplace(*waiter_id,
                          Waiter{name, handle, max_messages, visibility, std::move(done), {}});
         wait_until = now + wait;
+      } else {
+        answer_now = std::move(done);
       }
     }
     run(after);
-    if (!waiter_id) {
-      done(std::move(deliveries));
+    if (answer_now) {
+      answer_now(std::move(deliveries));
       return;
     }
     const auto timer = clock_->call_at(wait_until, [weak = weak_from_this(), id = *waiter_id] {
@@ -131,8 +135,8 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
     if (!still_waiting) clock_->cancel(timer);
   }
 
-  void ack(const std::string& name, std::vector<std::string> receipts,
-           ports::Callback<void> done) {
+  void ack(const std::string& name, const std::vector<std::string>& receipts,
+           const ports::Callback<void>& done) {
     AfterUnlock after;
     {
       std::lock_guard lock(mutex_);
@@ -162,7 +166,7 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
           continue;
         }
         if (it->second.timer) after.cancel_timers.push_back(*it->second.timer);
-        after.calls.push_back([done = std::move(it->second.done)] {
+        after.calls.emplace_back([done = std::move(it->second.done)] {
           done(ports::Error{ports::ErrorKind::retryable, "subscription closed"});
         });
         it = waiters_.erase(it);
@@ -190,7 +194,7 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
       if (const auto found = waiters_.find(id); found != waiters_.end()) {
         auto waiter = std::move(found->second);
         waiters_.erase(found);
-        after.calls.push_back(
+        after.calls.emplace_back(
             [done = std::move(waiter.done),
              deliveries = collect(subscriptions_.at(waiter.subscription), waiter.max_messages,
                                   waiter.visibility, now, after)]() mutable {
@@ -226,7 +230,7 @@ class MemoryTopic::Impl : public std::enable_shared_from_this<Impl> {
       auto waiter = std::move(it->second);
       it = waiters_.erase(it);
       if (waiter.timer) after.cancel_timers.push_back(*waiter.timer);
-      after.calls.push_back(
+      after.calls.emplace_back(
           [done = std::move(waiter.done),
            deliveries = collect(subscription, waiter.max_messages, waiter.visibility, now,
                                 after)]() mutable { done(std::move(deliveries)); });
@@ -304,7 +308,7 @@ class MemorySubscription final : public ports::Subscription {
   }
 
   void ack(std::vector<std::string> receipts, ports::Callback<void> done) override {
-    topic_->ack(name_, std::move(receipts), std::move(done));
+    topic_->ack(name_, receipts, done);
   }
 
  private:
@@ -322,7 +326,7 @@ MemoryTopic::~MemoryTopic() = default;
 
 void MemoryTopic::publish(std::vector<ports::OutgoingMessage> messages,
                           ports::Callback<void> done) {
-  impl_->publish(std::move(messages), std::move(done));
+  impl_->publish(messages, done);
 }
 
 ports::SubscriptionPtr MemoryTopic::subscribe(const std::string& name) {

@@ -51,7 +51,9 @@ void SimulatedClock::advance_to(domain::Timestamp to) {
   }
 }
 
-void SimulatedClock::advance_by(domain::Duration by) { advance_to(now() + by); }
+void SimulatedClock::advance_by(domain::Duration by) {
+  advance_to(now() + by);
+}
 
 std::size_t SimulatedClock::pending_timers() const {
   std::lock_guard lock(mutex_);

@@ -8,7 +8,7 @@ StaticAuthenticator::StaticAuthenticator(ports::ClockPtr clock) : clock_(std::mo
 
 void StaticAuthenticator::add(std::string token, ports::Principal principal) {
   std::lock_guard lock(mutex_);
-  principals_.insert_or_assign(std::move(token), std::move(principal));
+  principals_.insert_or_assign(std::move(token), principal);
 }
 
 bool StaticAuthenticator::remove(const std::string& token) {

@@ -43,7 +43,9 @@ SystemClock::~SystemClock() {
   }
 }
 
-domain::Timestamp SystemClock::now() const { return system_now(); }
+domain::Timestamp SystemClock::now() const {
+  return system_now();
+}
 
 ports::Clock::TimerId SystemClock::call_at(domain::Timestamp at, std::function<void()> fn) {
   TimerId id = 0;
