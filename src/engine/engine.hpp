@@ -55,6 +55,10 @@ class Engine {
   /// Replaces an auction with the same id.
   void restore(domain::Auction auction);
 
+  /// Forgets an auction (a host rolling back a batch whose commit failed). Its deadline
+  /// entries become stale and are skipped.
+  void erase(const domain::AuctionId& id) { auctions_.erase(id); }
+
   /// The auction, or nullptr.
   const domain::Auction* find(const domain::AuctionId& id) const;
   std::size_t size() const { return auctions_.size(); }

@@ -2,6 +2,7 @@
 // to each.
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -137,15 +138,18 @@ TEST(SystemClockTest, DestructionDropsPendingTimersWithoutRunningThem) {
 TEST(SystemClockTest, ACallbackMayDropTheLastReferenceToItsClock) {
   auto clock = std::make_shared<memory::SystemClock>();
   Pending<domain::Timestamp> done;
-  std::shared_ptr<memory::SystemClock> owner = clock;
-  auto* raw = clock.get();
-  clock.reset();
-  // The timer owns the clock; running it destroys the clock on its own timer thread.
-  raw->call_at(raw->now(), [owner = std::move(owner), callback = done.callback()]() mutable {
+  std::promise<void> released;
+  // The timer holds the last reference once the test lets go of its own; running it destroys
+  // the clock on the clock's own timer thread.
+  clock->call_at(clock->now(), [owner = clock, released = released.get_future().share(),
+                                callback = done.callback()]() mutable {
+    released.wait_for(kAwaitTimeout);
     const auto at = owner->now();
     owner.reset();
     callback(at);
   });
+  clock.reset();
+  released.set_value();
   EXPECT_EQ(describe(done.get()), "ok");
 }
 

@@ -152,8 +152,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       }
     }
     run(after);
-    if (answer_now) {
-      answer_now(std::move(deliveries));
+    if (!waiter_id) {
+      if (answer_now) answer_now(std::move(deliveries));
       return;
     }
     const auto timer = clock_->call_at(wait_until, [weak = weak_from_this(), id = *waiter_id] {

@@ -1,0 +1,313 @@
+#include "roles/engine_host/engine_host.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "ports/blocking.hpp"
+#include "ports/wire/auction_json.hpp"
+
+namespace gavel::roles {
+
+namespace json = boost::json;
+using domain::AuctionId;
+
+namespace {
+constexpr std::size_t kRecoveryPage = 1000;
+constexpr std::size_t kOutboxPage = 1000;
+}  // namespace
+
+EngineHost::EngineHost(ports::Queue& queue, ports::Store& store, ports::Cache& cache,
+                       ports::Topic& topic, ports::Clock& clock, EngineHostOptions options)
+    : queue_(queue),
+      store_(store),
+      cache_(cache),
+      topic_(topic),
+      clock_(clock),
+      options_(options) {}
+
+EngineHost::~EngineHost() { stop(); }
+
+void EngineHost::start() {
+  AuctionId after;
+  std::vector<ports::CachedAuction> views;
+  for (;;) {
+    auto page = ports::call_blocking<std::vector<ports::StoredAuction>>(
+        [&](auto done) { store_.list_auctions(after, kRecoveryPage, std::move(done)); });
+    if (!page) throw std::runtime_error("cannot load auctions from the store: " + page.error().message);
+    for (auto& stored : page.value()) {
+      after = stored.terms.id;
+      stored_seq_[stored.terms.id] = stored.state.seq;
+      domain::Auction auction{std::move(stored.terms), std::move(stored.state)};
+      views.push_back({auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
+      engine_.restore(std::move(auction));
+    }
+    if (page.value().size() < kRecoveryPage) break;
+  }
+  auction_count_ = engine_.size();
+  // The store is the truth: the cache is rebuilt from it (put never rolls a newer entry back).
+  if (!views.empty()) {
+    ports::call_blocking<void>([&](auto done) { cache_.put(std::move(views), std::move(done)); });
+  }
+  publish_pending_outbox();
+  running_ = true;
+  thread_ = std::thread([this] {
+    while (running_.load()) run_once();
+  });
+}
+
+void EngineHost::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+}
+
+void EngineHost::publish_pending_outbox() {
+  for (;;) {
+    auto pending = ports::call_blocking<std::vector<domain::Event>>(
+        [&](auto done) { store_.pending_events(kOutboxPage, std::move(done)); });
+    if (!pending || pending.value().empty()) {
+      outbox_dirty_ = !pending.ok();
+      return;
+    }
+    std::vector<ports::OutgoingMessage> messages;
+    std::vector<std::string> ids;
+    for (const auto& event : pending.value()) {
+      ids.push_back(domain::event_id(event));
+      messages.push_back({event.auction_id.str(), ids.back(), event.at,
+                          json::serialize(wire::event_json(event))});
+    }
+    auto published = ports::call_blocking<void>(
+        [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
+    if (!published) {
+      outbox_dirty_ = true;
+      return;
+    }
+    stats_.events_published += ids.size();
+    auto marked = ports::call_blocking<void>(
+        [&](auto done) { store_.mark_published(std::move(ids), std::move(done)); });
+    if (!marked || pending.value().size() < kOutboxPage) {
+      outbox_dirty_ = !marked.ok();
+      return;
+    }
+  }
+}
+
+EngineHost::Parsed EngineHost::parse(const std::vector<ports::Delivery>& deliveries) {
+  Parsed parsed;
+  for (const auto& delivery : deliveries) {
+    boost::system::error_code ec;
+    json::value document = json::parse(delivery.body, ec);
+    if (ec || !document.is_object()) {
+      parsed.unparseable.push_back(delivery.receipt);
+      continue;
+    }
+    auto envelope = wire::parse_command(document.get_object(), delivery.event_time);
+    if (std::holds_alternative<wire::FieldError>(envelope)) {
+      parsed.unparseable.push_back(delivery.receipt);
+      continue;
+    }
+    if (delivery.delivery_count > 1 && already_decided(std::get<wire::CommandEnvelope>(envelope))) {
+      parsed.duplicates.push_back(delivery.receipt);
+      continue;
+    }
+    unfinished_.emplace(delivery.message_id, delivery.event_time);
+    parsed.envelopes.push_back(std::move(std::get<wire::CommandEnvelope>(envelope)));
+    parsed.receipts.push_back(delivery.receipt);
+  }
+  return parsed;
+}
+
+bool EngineHost::already_decided(const wire::CommandEnvelope& envelope) {
+  // A redelivered message may have been committed by an engine that died before its ack.
+  // Bids are the commands whose second judgement would change state, so they are looked up.
+  const auto* bid = std::get_if<domain::PlaceBid>(&envelope.command);
+  if (bid == nullptr) return false;
+  auto stored = ports::call_blocking<std::optional<ports::StoredBid>>(
+      [&](auto done) { store_.get_bid(bid->bid.id, std::move(done)); });
+  return stored && stored.value().has_value();
+}
+
+domain::Timestamp EngineHost::safe_until() {
+  domain::Timestamp until = clock_.now();
+  auto watermark = ports::call_blocking<domain::Timestamp>(
+      [&](auto done) { queue_.watermark(std::move(done)); });
+  // Without a watermark nothing may close: an in-time bid could still be on its way.
+  if (!watermark) return domain::Timestamp{};
+  until = std::min(until, watermark.value());
+  if (!unfinished_.empty()) {
+    for (const auto& [id, event_time] : unfinished_) until = std::min(until, event_time);
+  }
+  return until;
+}
+
+std::vector<AuctionId> EngineHost::touched_auctions(const Parsed& parsed,
+                                                    const engine::BatchResult& result) const {
+  std::set<AuctionId> touched;
+  for (const auto& envelope : parsed.envelopes) {
+    const AuctionId& id = domain::target_of(envelope.command);
+    if (engine_.find(id) != nullptr) touched.insert(id);
+  }
+  for (const auto& event : result.events) touched.insert(event.auction_id);
+  return {touched.begin(), touched.end()};
+}
+
+ports::CommitBatch EngineHost::build_commit(const Parsed& parsed,
+                                            const engine::BatchResult& result,
+                                            const std::vector<AuctionId>& touched) const {
+  ports::CommitBatch batch;
+  for (const AuctionId& id : touched) {
+    const domain::Auction* auction = engine_.find(id);
+    if (auction == nullptr) continue;
+    const auto stored = stored_seq_.find(id);
+    batch.auctions.push_back(
+        {auction->terms(), auction->state(), stored == stored_seq_.end() ? 0 : stored->second});
+  }
+  for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+    const auto* bid = std::get_if<domain::PlaceBid>(&parsed.envelopes[i].command);
+    if (bid == nullptr) continue;
+    const domain::Decision& decision = result.decisions[i];
+    batch.bids.push_back(ports::StoredBid{bid->bid.id, bid->auction_id, bid->bid.bidder_id,
+                                          bid->bid.amount, bid->bid.max_amount,
+                                          bid->bid.received_at, decision,
+                                          decision.event_number});
+  }
+  batch.events = result.events;
+  return batch;
+}
+
+void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
+  // The store is the truth: forget what this batch did and reload what the store holds.
+  for (const AuctionId& id : touched) {
+    auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
+        [&](auto done) { store_.get_auction(id, std::move(done)); });
+    if (stored && stored.value()) {
+      stored_seq_[id] = stored.value()->state.seq;
+      engine_.restore(domain::Auction{stored.value()->terms, stored.value()->state});
+    } else {
+      stored_seq_.erase(id);
+      engine_.erase(id);
+    }
+  }
+  auction_count_ = engine_.size();
+}
+
+void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& result,
+                              const std::vector<AuctionId>& touched) {
+  std::vector<ports::CachedAuction> views;
+  std::unordered_map<AuctionId, std::string> view_of;
+  for (const AuctionId& id : touched) {
+    const domain::Auction* auction = engine_.find(id);
+    if (auction == nullptr) continue;
+    stored_seq_[id] = auction->seq();
+    std::string view = json::serialize(wire::public_view(*auction));
+    view_of[id] = view;
+    views.push_back({id, auction->seq(), std::move(view)});
+  }
+  if (!views.empty()) {
+    ports::call_blocking<void>([&](auto done) { cache_.put(std::move(views), std::move(done)); });
+  }
+
+  if (!result.events.empty()) {
+    std::vector<ports::OutgoingMessage> messages;
+    std::vector<std::string> ids;
+    messages.reserve(result.events.size());
+    for (const auto& event : result.events) {
+      ids.push_back(domain::event_id(event));
+      messages.push_back({event.auction_id.str(), ids.back(), event.at,
+                          json::serialize(wire::event_json(event))});
+    }
+    auto published = ports::call_blocking<void>(
+        [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
+    if (published) {
+      stats_.events_published += ids.size();
+      store_.mark_published(std::move(ids), [this](ports::Result<void> marked) {
+        if (!marked) outbox_dirty_ = true;
+      });
+    } else {
+      outbox_dirty_ = true;  // the outbox keeps them; the next batch publishes them again
+    }
+  }
+
+  if (!parsed.receipts.empty()) {
+    // A failed ack means redelivery; parse() recognises redelivered bids that are already
+    // decided, so they are never judged twice.
+    ports::call_blocking<void>(
+        [&](auto done) { queue_.ack(parsed.receipts, std::move(done)); });
+  }
+
+  std::vector<DecidedCommand> decided;
+  decided.reserve(parsed.envelopes.size());
+  for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+    const auto& envelope = parsed.envelopes[i];
+    const AuctionId& id = domain::target_of(envelope.command);
+    const auto view = view_of.find(id);
+    decided.push_back({envelope.command_id, std::string(domain::op_name(envelope.command)),
+                       result.decisions[i], view == view_of.end() ? std::string{} : view->second});
+  }
+  if (listener_ && !decided.empty()) listener_(decided);
+}
+
+std::size_t EngineHost::run_once() {
+  if (outbox_dirty_) publish_pending_outbox();
+  auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+    queue_.receive(ports::ReceiveOptions{options_.batch_size, options_.receive_wait,
+                                         options_.visibility},
+                   std::move(done));
+  });
+  if (!received) {
+    ++stats_.failed_batches;
+    std::this_thread::sleep_for(options_.retry_backoff);
+    return 0;
+  }
+  Parsed parsed = parse(received.value());
+  if (!parsed.duplicates.empty()) {
+    ports::call_blocking<void>([&](auto done) { queue_.ack(parsed.duplicates, std::move(done)); });
+  }
+  if (!parsed.unparseable.empty()) {
+    stats_.dead_lettered += parsed.unparseable.size();
+    ports::call_blocking<void>([&](auto done) {
+      queue_.dead_letter(parsed.unparseable, "not a command (unparseable body)", std::move(done));
+    });
+  }
+
+  engine::BatchResult result;
+  std::vector<domain::Command> commands;
+  commands.reserve(parsed.envelopes.size());
+  for (const auto& envelope : parsed.envelopes) commands.push_back(envelope.command);
+  engine_.process(commands, result);
+  engine_.advance(safe_until(), result.events);
+  if (parsed.envelopes.empty() && result.events.empty()) return 0;
+
+  const auto touched = touched_auctions(parsed, result);
+  const auto started = std::chrono::steady_clock::now();
+  auto committed = ports::call_blocking<void>(
+      [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
+  stats_.commit_micros_total += static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            started)
+          .count());
+  if (!committed) {
+    ++stats_.failed_batches;
+    roll_back(touched);
+    if (!parsed.receipts.empty()) {
+      ports::call_blocking<void>([&](auto done) {
+        queue_.nack(parsed.receipts, "store commit failed: " + committed.error().message,
+                    std::move(done));
+      });
+    }
+    std::this_thread::sleep_for(options_.retry_backoff);
+    return 0;
+  }
+  for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
+  ++stats_.batches;
+  stats_.commands += parsed.envelopes.size();
+  for (const auto& decision : result.decisions) {
+    ++(decision.accepted ? stats_.accepted : stats_.rejected);
+  }
+  auction_count_ = engine_.size();
+  after_commit(parsed, result, touched);
+  return parsed.envelopes.size();
+}
+
+}  // namespace gavel::roles

@@ -1,0 +1,125 @@
+#pragma once
+// The engine role: drains the queue in batches and, per batch, decides the commands, commits
+// bids + auction states + events in one store transaction, updates the cache, publishes the
+// events, and only then acknowledges the queue (ARCHITECTURE.md §3). Recovers its state from
+// the store on start. Runs on one thread of its own (start/stop from any other thread).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "ports/cache.hpp"
+#include "ports/clock.hpp"
+#include "ports/queue.hpp"
+#include "ports/store.hpp"
+#include "ports/topic.hpp"
+#include "ports/wire/command_json.hpp"
+
+namespace gavel::roles {
+
+struct EngineHostOptions {
+  std::size_t batch_size = 256;
+  domain::Duration receive_wait = std::chrono::milliseconds(20);
+  domain::Duration visibility = std::chrono::seconds(30);
+  /// How long to back off after a failed batch (store or queue unavailable).
+  domain::Duration retry_backoff = std::chrono::milliseconds(200);
+};
+
+/// One decided command, as the gateway's waiters need it.
+struct DecidedCommand {
+  std::string command_id;
+  std::string op;
+  domain::Decision decision;
+  std::string auction_view;  ///< JSON public state after the batch; empty if no such auction
+};
+
+/// What the engine host has done so far (for /metrics and logs).
+struct EngineHostStats {
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> failed_batches{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> events_published{0};
+  std::atomic<std::uint64_t> commit_micros_total{0};
+};
+
+class EngineHost {
+ public:
+  using Listener = std::function<void(const std::vector<DecidedCommand>&)>;
+
+  EngineHost(ports::Queue& queue, ports::Store& store, ports::Cache& cache, ports::Topic& topic,
+             ports::Clock& clock, EngineHostOptions options = {});
+  ~EngineHost();
+  EngineHost(const EngineHost&) = delete;
+  EngineHost& operator=(const EngineHost&) = delete;
+
+  /// Called on the engine thread after each durable batch (keep it short: post elsewhere).
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
+
+  /// Loads every auction from the store, republishes unpublished outbox events, refills the
+  /// cache, then starts the engine thread. Throws std::runtime_error if the store is unreachable.
+  void start();
+
+  /// Stops taking new batches, finishes the one in flight, and joins the thread. Idempotent.
+  void stop();
+
+  /// Runs one batch on the calling thread (tests drive the host step by step with it).
+  /// Returns how many commands it decided.
+  std::size_t run_once();
+
+  const EngineHostStats& stats() const { return stats_; }
+  /// Auctions the engine holds (recovered plus created).
+  std::size_t auctions() const { return auction_count_.load(); }
+
+ private:
+  struct Parsed {
+    std::vector<wire::CommandEnvelope> envelopes;
+    std::vector<std::string> receipts;
+    std::vector<std::string> unparseable;  // receipts of bodies that are not commands
+    std::vector<std::string> duplicates;   // receipts of redelivered, already decided bids
+  };
+  bool already_decided(const wire::CommandEnvelope& envelope);
+  Parsed parse(const std::vector<ports::Delivery>& deliveries);
+  ports::CommitBatch build_commit(const Parsed& parsed, const engine::BatchResult& result,
+                                  const std::vector<domain::AuctionId>& touched) const;
+  std::vector<domain::AuctionId> touched_auctions(const Parsed& parsed,
+                                                  const engine::BatchResult& result) const;
+  void roll_back(const std::vector<domain::AuctionId>& touched);
+  void after_commit(const Parsed& parsed, const engine::BatchResult& result,
+                    const std::vector<domain::AuctionId>& touched);
+  domain::Timestamp safe_until();
+  void publish_pending_outbox();
+
+  ports::Queue& queue_;
+  ports::Store& store_;
+  ports::Cache& cache_;
+  ports::Topic& topic_;
+  ports::Clock& clock_;
+  EngineHostOptions options_;
+  Listener listener_;
+
+  engine::Engine engine_;
+  /// The seq of each auction as the store holds it: the condition of the next write.
+  std::unordered_map<domain::AuctionId, std::uint64_t> stored_seq_;
+  /// Deliveries received but not yet acknowledged, by message id, with their event time: they
+  /// hold the watermark down until decided (a nacked message was delivered once, so the
+  /// queue's own watermark no longer counts it).
+  std::map<std::string, domain::Timestamp> unfinished_;
+  bool outbox_dirty_ = true;
+
+  EngineHostStats stats_;
+  std::atomic<std::size_t> auction_count_{0};
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+}  // namespace gavel::roles

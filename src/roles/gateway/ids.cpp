@@ -1,0 +1,42 @@
+#include "roles/gateway/ids.hpp"
+
+namespace gavel::gateway {
+namespace {
+constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}
+
+IdGenerator::IdGenerator() : random_(std::random_device{}()) {}
+
+std::string IdGenerator::next(domain::Timestamp now) {
+  const auto millis = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  std::array<std::uint8_t, 16> bytes{};
+  {
+    std::lock_guard lock{mutex_};
+    if (millis <= last_millis_) {
+      // Same millisecond (or the clock stepped back): increment the random part.
+      for (auto it = last_random_.rbegin(); it != last_random_.rend(); ++it) {
+        if (++*it != 0) break;
+      }
+    } else {
+      last_millis_ = millis;
+      for (auto& byte : last_random_) byte = static_cast<std::uint8_t>(random_());
+    }
+    for (int i = 0; i < 6; ++i) {
+      bytes[static_cast<std::size_t>(i)] =
+          static_cast<std::uint8_t>(last_millis_ >> (8 * (5 - i)));
+    }
+    std::copy(last_random_.begin(), last_random_.end(), bytes.begin() + 6);
+  }
+  // 128 bits → 26 base32 digits, most significant first (the top digit holds 3 bits).
+  std::string out(26, '0');
+  unsigned __int128 value = 0;
+  for (const auto byte : bytes) value = (value << 8) | byte;
+  for (int i = 25; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kAlphabet[static_cast<unsigned>(value & 31U)];
+    value >>= 5;
+  }
+  return out;
+}
+
+}  // namespace gavel::gateway

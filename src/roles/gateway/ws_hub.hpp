@@ -1,0 +1,64 @@
+#pragma once
+// Live fan-out to WebSocket clients: who watches which auction, and which user is on which
+// sockets. Events come from the topic (one subscriber thread per gateway); the hub copies the
+// weak pointers of the interested clients under its lock and delivers after releasing it, so a
+// slow client never holds the lock (the Beast chat-multi pattern). Thread-safe.
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "domain/ids.hpp"
+
+namespace gavel::gateway {
+
+/// One connected socket, as the hub sees it.
+class WsClient {
+ public:
+  virtual ~WsClient() = default;
+  /// Queues a message about `auction_id` (thread-safe; the client writes on its own strand and
+  /// conflates when it falls behind).
+  virtual void deliver(std::shared_ptr<const std::string> message,
+                       const domain::AuctionId& auction_id) = 0;
+};
+
+class WsHub {
+ public:
+  /// Limits per socket.
+  static constexpr std::size_t kMaxSubscriptions = 100;
+
+  /// Returns false when the client already watches kMaxSubscriptions auctions.
+  bool subscribe(const std::shared_ptr<WsClient>& client, const domain::AuctionId& auction_id);
+  void unsubscribe(const WsClient* client, const domain::AuctionId& auction_id);
+  /// Registers a socket of an authenticated user, for their own notices.
+  void add_user(const std::shared_ptr<WsClient>& client, const std::string& user_id);
+  /// Forgets a closed socket everywhere.
+  void remove(const WsClient* client, const std::string& user_id);
+
+  /// Fans out one event (its JSON as published on the topic) to the auction's watchers, and
+  /// the notices it implies (outbid, leading, won, lost, cancelled) to the users concerned.
+  void publish(const std::string& event_json);
+
+  std::size_t connections() const { return connections_.load(); }
+  std::uint64_t messages_sent() const { return messages_.load(); }
+
+ private:
+  void notify(const std::string& user_id, const std::string& kind, const std::string& event_json_text,
+              const domain::AuctionId& auction_id, std::uint64_t seq, std::int64_t price);
+
+  mutable std::mutex mutex_;
+  std::unordered_map<domain::AuctionId, std::vector<std::weak_ptr<WsClient>>> watchers_;
+  std::unordered_map<const WsClient*, std::unordered_set<domain::AuctionId>> subscriptions_;
+  std::unordered_map<std::string, std::vector<std::weak_ptr<WsClient>>> users_;
+  /// Who has bid on each auction (seen by this gateway since it started): they hear won/lost.
+  std::unordered_map<domain::AuctionId, std::unordered_set<std::string>> bidders_;
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<std::uint64_t> messages_{0};
+};
+
+}  // namespace gavel::gateway
