@@ -54,6 +54,7 @@ struct Event {
   Amount min_next_bid{};                       ///< bid.rejected with bid_too_low
   AuctionResult result = AuctionResult::none;  ///< auction.closed
   std::string note;                            ///< auction.cancelled: the reason given
+  bool operator==(const Event&) const = default;
 };
 
 /// "<auctionId>:<number>": the id every consumer deduplicates on.

@@ -24,7 +24,8 @@ struct StoredBid {
   std::optional<domain::Amount> max_amount;
   domain::Timestamp received_at{};
   domain::Decision decision;
-  std::uint64_t position = 0;  ///< order of decision within the auction, from 1
+  std::uint64_t position = 0;   ///< order of decision within the auction, from 1
+  std::string idempotency_key;  ///< the client's Idempotency-Key (empty: none)
   bool operator==(const StoredBid&) const = default;
 };
 
@@ -41,6 +42,14 @@ struct CommitBatch {
   std::vector<AuctionWrite> auctions;
   std::vector<StoredBid> bids;
   std::vector<domain::Event> events;  ///< the outbox: published after the commit
+};
+
+/// Which auctions list_auctions answers: ids after `after` (empty: from the start), in id
+/// order, optionally only those with `status`, at most `limit`.
+struct AuctionListQuery {
+  std::optional<domain::AuctionStatus> status;
+  domain::AuctionId after;
+  std::size_t limit = 100;
 };
 
 struct StoredAuction {
@@ -61,13 +70,17 @@ class Store {
   virtual void get_auction(const domain::AuctionId& id,
                            Callback<std::optional<StoredAuction>> done) = 0;
 
-  /// Auctions in id order after `after` (empty: from the start), at most `limit`; pages
-  /// through millions of auctions when an engine rebuilds its state.
-  virtual void list_auctions(const domain::AuctionId& after, std::size_t limit,
+  /// Auctions matching `query`, in id order; pages through millions of auctions when an engine
+  /// rebuilds its state, and serves the listing of the API.
+  virtual void list_auctions(const AuctionListQuery& query,
                              Callback<std::vector<StoredAuction>> done) = 0;
 
   /// One decided bid, or nullopt.
   virtual void get_bid(const domain::BidId& id, Callback<std::optional<StoredBid>> done) = 0;
+
+  /// The bid `bidder_id` sent with Idempotency-Key `key` (the first one stored), or nullopt.
+  virtual void find_bid_by_key(const domain::UserId& bidder_id, const std::string& key,
+                               Callback<std::optional<StoredBid>> done) = 0;
 
   /// An auction's decided bids with position > `after_position`, in decision order.
   virtual void list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,

@@ -77,6 +77,7 @@ struct StoreSamples {
     bid.decision = domain::Decision{true, domain::Reason::none, true, domain::Amount{amount},
                                     domain::Amount{amount + 50}};
     bid.position = position;
+    bid.idempotency_key = "key-" + id;
     return bid;
   }
 
@@ -163,8 +164,10 @@ class StoreContract : public ::testing::Test, protected StoreSamples {
 
   /// Ids of list_auctions(after, limit).
   std::vector<std::string> list_auctions(const std::string& after, std::size_t limit) {
-    auto result = await<std::vector<ports::StoredAuction>>(
-        [&](auto done) { store_->list_auctions(domain::AuctionId{after}, limit, done); });
+    auto result = await<std::vector<ports::StoredAuction>>([&](auto done) {
+      store_->list_auctions(ports::AuctionListQuery{std::nullopt, domain::AuctionId{after}, limit},
+                            done);
+    });
     if (!result.ok()) {
       ADD_FAILURE() << "list_auctions failed: " << describe(result);
       return {};
@@ -310,14 +313,61 @@ TYPED_TEST_P(StoreContract, AuctionsAreListedInIdOrderPageByPage) {
 TYPED_TEST_P(StoreContract, ListedAuctionsCarryTheirTermsAndState) {
   ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 3, 4200)}, {}, {}})), "ok");
   auto result = await<std::vector<ports::StoredAuction>>(
-      [&](auto done) { this->store_->list_auctions(domain::AuctionId{}, 10, done); });
+      [&](auto done) { this->store_->list_auctions(ports::AuctionListQuery{}, done); });
   ASSERT_EQ(describe(result), "ok");
   ASSERT_EQ(result.value().size(), 1u);
   expect_same_terms(result.value()[0].terms, this->terms("a1"));
   EXPECT_EQ(result.value()[0].state, this->state(3, 4200));
 }
 
+TYPED_TEST_P(StoreContract, AuctionsAreFilteredByStatus) {
+  auto closed = this->write("b", 0, 2);
+  closed.state.status = domain::AuctionStatus::closed;
+  closed.state.result = domain::AuctionResult::unsold;
+  ASSERT_EQ(
+      describe(this->commit({{this->write("a", 0, 1), closed, this->write("c", 0, 1)}, {}, {}})),
+      "ok");
+  const auto ids = [&](domain::AuctionStatus status, const char* after, std::size_t limit) {
+    auto result = await<std::vector<ports::StoredAuction>>([&](auto done) {
+      this->store_->list_auctions(ports::AuctionListQuery{status, domain::AuctionId{after}, limit},
+                                  done);
+    });
+    std::vector<std::string> out;
+    if (result.ok()) {
+      for (const auto& auction : result.value()) out.push_back(auction.terms.id.str());
+    }
+    return out;
+  };
+  EXPECT_THAT(ids(domain::AuctionStatus::open, "", 10), ::testing::ElementsAre("a", "c"));
+  EXPECT_THAT(ids(domain::AuctionStatus::open, "a", 1), ::testing::ElementsAre("c"));
+  EXPECT_THAT(ids(domain::AuctionStatus::closed, "", 10), ::testing::ElementsAre("b"));
+  EXPECT_THAT(ids(domain::AuctionStatus::cancelled, "", 10), ::testing::IsEmpty());
+}
+
 // --- bids --------------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, ABidIsFoundByItsBidderAndIdempotencyKey) {
+  auto first = this->bid("b1", "a1", 1);
+  auto other_user = this->bid("b2", "a1", 2);
+  other_user.idempotency_key = "key-b1";  // the same key from someone else is another bid
+  auto retry = this->bid("b3", "a1", 3);
+  retry.bidder_id = first.bidder_id;
+  retry.idempotency_key = first.idempotency_key;  // a second bid with the key: the first wins
+  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 1)}, {first, other_user}, {}})), "ok");
+  ASSERT_EQ(describe(this->commit({{}, {retry}, {}})), "ok");
+  const auto find = [&](const ports::StoredBid& bid) {
+    auto result = await<std::optional<ports::StoredBid>>([&](auto done) {
+      this->store_->find_bid_by_key(bid.bidder_id, bid.idempotency_key, done);
+    });
+    return result.ok() && result.value() ? result.value()->id.str() : std::string("(none)");
+  };
+  EXPECT_EQ(find(first), "b1");
+  EXPECT_EQ(find(other_user), "b2");
+  EXPECT_EQ(find(retry), "b1");
+  auto unknown = first;
+  unknown.idempotency_key = "never-used";
+  EXPECT_EQ(find(unknown), "(none)");
+}
 
 TYPED_TEST_P(StoreContract, ACommittedBidIsReadBackWithEveryField) {
   const auto bid = this->bid("b1", "a1", 1, 2500);
@@ -440,6 +490,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     CreatingAnExistingAuctionConflictsAndWritesNothing,
     AStaleSeqConflictsAndWritesNothingOfTheBatch, AWriteToAMissingAuctionWithANonZeroSeqConflicts,
     AuctionsAreListedInIdOrderPageByPage, ListedAuctionsCarryTheirTermsAndState,
+    AuctionsAreFilteredByStatus, ABidIsFoundByItsBidderAndIdempotencyKey,
     ACommittedBidIsReadBackWithEveryField, ARejectedBidWithoutMaxIsStoredAsIs,
     BidsAreListedByPositionAfterTheGivenOne, ABidStoredAlreadyIsLeftAsItIs,
     PendingEventsAreTheOutboxInCommitOrder, PendingEventsCarryEveryField,

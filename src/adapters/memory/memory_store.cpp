@@ -36,6 +36,9 @@ void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
       for (auto& bid : batch.bids) {
         if (bids_.contains(bid.id)) continue;
         bids_by_position_[bid.auction_id][bid.position] = bid.id;
+        if (!bid.idempotency_key.empty()) {
+          bids_by_key_.try_emplace(bid.bidder_id.str() + "\n" + bid.idempotency_key, bid.id);
+        }
         bids_.emplace(bid.id, bid);
       }
       for (auto& event : batch.events) {
@@ -65,17 +68,29 @@ void MemoryStore::get_auction(const domain::AuctionId& id,
   done(std::move(answer));
 }
 
-void MemoryStore::list_auctions(const domain::AuctionId& after, std::size_t limit,
+void MemoryStore::list_auctions(const ports::AuctionListQuery& query,
                                 ports::Callback<std::vector<ports::StoredAuction>> done) {
   std::vector<ports::StoredAuction> answer;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = auctions_.upper_bound(after); it != auctions_.end() && answer.size() < limit;
-         ++it) {
+    for (auto it = auctions_.upper_bound(query.after);
+         it != auctions_.end() && answer.size() < query.limit; ++it) {
+      if (query.status && it->second.state.status != *query.status) continue;
       answer.push_back(it->second);
     }
   }
   done(std::move(answer));
+}
+
+void MemoryStore::find_bid_by_key(const domain::UserId& bidder_id, const std::string& key,
+                                  ports::Callback<std::optional<ports::StoredBid>> done) {
+  std::optional<ports::StoredBid> answer;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = bids_by_key_.find(bidder_id.str() + "\n" + key);
+    if (found != bids_by_key_.end()) answer = bids_.at(found->second);
+  }
+  done(answer);
 }
 
 void MemoryStore::get_bid(const domain::BidId& id,

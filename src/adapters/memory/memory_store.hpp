@@ -18,8 +18,10 @@ class MemoryStore final : public ports::Store {
   void commit(ports::CommitBatch batch, ports::Callback<void> done) override;
   void get_auction(const domain::AuctionId& id,
                    ports::Callback<std::optional<ports::StoredAuction>> done) override;
-  void list_auctions(const domain::AuctionId& after, std::size_t limit,
+  void list_auctions(const ports::AuctionListQuery& query,
                      ports::Callback<std::vector<ports::StoredAuction>> done) override;
+  void find_bid_by_key(const domain::UserId& bidder_id, const std::string& key,
+                       ports::Callback<std::optional<ports::StoredBid>> done) override;
   void get_bid(const domain::BidId& id,
                ports::Callback<std::optional<ports::StoredBid>> done) override;
   void list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
@@ -31,6 +33,8 @@ class MemoryStore final : public ports::Store {
   std::mutex mutex_;
   std::map<domain::AuctionId, ports::StoredAuction> auctions_;
   std::unordered_map<domain::BidId, ports::StoredBid> bids_;
+  // "<bidder>\n<key>" → bid id: the first bid stored with that Idempotency-Key.
+  std::unordered_map<std::string, domain::BidId> bids_by_key_;
   // auction → position → bid id: list_bids in decision order.
   std::map<domain::AuctionId, std::map<std::uint64_t, domain::BidId>> bids_by_position_;
   // Unpublished events in commit order. Every event id ever committed stays in the index, so a

@@ -27,20 +27,26 @@ EngineHost::EngineHost(ports::Queue& queue, ports::Store& store, ports::Cache& c
       clock_(clock),
       options_(options) {}
 
-EngineHost::~EngineHost() { stop(); }
+EngineHost::~EngineHost() {
+  stop();
+}
 
 void EngineHost::start() {
   AuctionId after;
   std::vector<ports::CachedAuction> views;
   for (;;) {
-    auto page = ports::call_blocking<std::vector<ports::StoredAuction>>(
-        [&](auto done) { store_.list_auctions(after, kRecoveryPage, std::move(done)); });
-    if (!page) throw std::runtime_error("cannot load auctions from the store: " + page.error().message);
+    auto page = ports::call_blocking<std::vector<ports::StoredAuction>>([&](auto done) {
+      store_.list_auctions(ports::AuctionListQuery{std::nullopt, after, kRecoveryPage},
+                           std::move(done));
+    });
+    if (!page)
+      throw std::runtime_error("cannot load auctions from the store: " + page.error().message);
     for (auto& stored : page.value()) {
       after = stored.terms.id;
       stored_seq_[stored.terms.id] = stored.state.seq;
       domain::Auction auction{std::move(stored.terms), std::move(stored.state)};
-      views.push_back({auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
+      views.push_back(
+          {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
       engine_.restore(std::move(auction));
     }
     if (page.value().size() < kRecoveryPage) break;
@@ -74,8 +80,8 @@ void EngineHost::publish_pending_outbox() {
     std::vector<std::string> ids;
     for (const auto& event : pending.value()) {
       ids.push_back(domain::event_id(event));
-      messages.push_back({event.auction_id.str(), ids.back(), event.at,
-                          json::serialize(wire::event_json(event))});
+      messages.push_back(
+          {event.auction_id.str(), ids.back(), event.at, json::serialize(wire::event_json(event))});
     }
     auto published = ports::call_blocking<void>(
         [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
@@ -152,8 +158,7 @@ std::vector<AuctionId> EngineHost::touched_auctions(const Parsed& parsed,
   return {touched.begin(), touched.end()};
 }
 
-ports::CommitBatch EngineHost::build_commit(const Parsed& parsed,
-                                            const engine::BatchResult& result,
+ports::CommitBatch EngineHost::build_commit(const Parsed& parsed, const engine::BatchResult& result,
                                             const std::vector<AuctionId>& touched) const {
   ports::CommitBatch batch;
   for (const AuctionId& id : touched) {
@@ -169,8 +174,8 @@ ports::CommitBatch EngineHost::build_commit(const Parsed& parsed,
     const domain::Decision& decision = result.decisions[i];
     batch.bids.push_back(ports::StoredBid{bid->bid.id, bid->auction_id, bid->bid.bidder_id,
                                           bid->bid.amount, bid->bid.max_amount,
-                                          bid->bid.received_at, decision,
-                                          decision.event_number});
+                                          bid->bid.received_at, decision, decision.event_number,
+                                          parsed.envelopes[i].idempotency_key});
   }
   batch.events = result.events;
   return batch;
@@ -214,8 +219,8 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
     messages.reserve(result.events.size());
     for (const auto& event : result.events) {
       ids.push_back(domain::event_id(event));
-      messages.push_back({event.auction_id.str(), ids.back(), event.at,
-                          json::serialize(wire::event_json(event))});
+      messages.push_back(
+          {event.auction_id.str(), ids.back(), event.at, json::serialize(wire::event_json(event))});
     }
     auto published = ports::call_blocking<void>(
         [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
@@ -232,8 +237,7 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
   if (!parsed.receipts.empty()) {
     // A failed ack means redelivery; parse() recognises redelivered bids that are already
     // decided, so they are never judged twice.
-    ports::call_blocking<void>(
-        [&](auto done) { queue_.ack(parsed.receipts, std::move(done)); });
+    ports::call_blocking<void>([&](auto done) { queue_.ack(parsed.receipts, std::move(done)); });
   }
 
   std::vector<DecidedCommand> decided;
@@ -251,9 +255,9 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
 std::size_t EngineHost::run_once() {
   if (outbox_dirty_) publish_pending_outbox();
   auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
-    queue_.receive(ports::ReceiveOptions{options_.batch_size, options_.receive_wait,
-                                         options_.visibility},
-                   std::move(done));
+    queue_.receive(
+        ports::ReceiveOptions{options_.batch_size, options_.receive_wait, options_.visibility},
+        std::move(done));
   });
   if (!received) {
     ++stats_.failed_batches;
@@ -283,10 +287,10 @@ std::size_t EngineHost::run_once() {
   const auto started = std::chrono::steady_clock::now();
   auto committed = ports::call_blocking<void>(
       [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
-  stats_.commit_micros_total += static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                            started)
-          .count());
+  stats_.commit_micros_total +=
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
   if (!committed) {
     ++stats_.failed_batches;
     roll_back(touched);
