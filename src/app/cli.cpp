@@ -1,9 +1,13 @@
 #include "app/cli.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <string_view>
+#include <vector>
 
 #include "app/replay.hpp"
+#include "app/serve.hpp"
 
 namespace gavel::app {
 namespace {
@@ -15,12 +19,13 @@ constexpr const char* kHelp = R"(gavel — a real-time auction platform
 Usage: gavel <command> [options]
 
 Commands:
+  serve      run the service: HTTP/WebSocket API, engine, embedded store (gavel serve --help)
   replay     run auction commands (JSON lines on stdin) through the engine on a simulated
              clock and print every decision and the final state (gavel replay --help)
   version    print the version
   help       print this help
 
-Not yet available: serve (the HTTP/WebSocket service), load, dlq, audit. See README.md.
+Not yet available: load, dlq, audit (see README.md).
 )";
 
 bool wants_help(int argc, char** argv, int from) {
@@ -47,6 +52,13 @@ int run_cli(int argc, char** argv) {
   if (command == "version" || command == "--version") {
     std::cout << "gavel " << kVersion << "\n";
     return 0;
+  }
+  if (command == "serve") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << serve_help();
+      return 0;
+    }
+    return run_serve(std::vector<std::string>(argv + 2, argv + argc), environ);
   }
   if (command == "replay") {
     if (wants_help(argc, argv, 2)) {

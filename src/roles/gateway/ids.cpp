@@ -23,8 +23,7 @@ std::string IdGenerator::next(domain::Timestamp now) {
       for (auto& byte : last_random_) byte = static_cast<std::uint8_t>(random_());
     }
     for (int i = 0; i < 6; ++i) {
-      bytes[static_cast<std::size_t>(i)] =
-          static_cast<std::uint8_t>(last_millis_ >> (8 * (5 - i)));
+      bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(last_millis_ >> (8 * (5 - i)));
     }
     std::copy(last_random_.begin(), last_random_.end(), bytes.begin() + 6);
   }

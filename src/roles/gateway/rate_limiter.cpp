@@ -13,8 +13,7 @@ double seconds_between(domain::Timestamp from, domain::Timestamp to) {
 }
 }  // namespace
 
-std::optional<domain::Duration> RateLimiter::take(const std::string& user,
-                                                  domain::Timestamp now) {
+std::optional<domain::Duration> RateLimiter::take(const std::string& user, domain::Timestamp now) {
   if (per_second_ <= 0) return std::nullopt;
   std::lock_guard lock{mutex_};
   if (++takes_since_sweep_ >= kSweepEvery) forget_full_buckets(now);

@@ -13,8 +13,7 @@ std::shared_ptr<DecisionWaiters::Waiter> DecisionWaiters::expect(
   return waiter;
 }
 
-void DecisionWaiters::forget(const std::string& command_id,
-                             const std::shared_ptr<Waiter>& waiter) {
+void DecisionWaiters::forget(const std::string& command_id, const std::shared_ptr<Waiter>& waiter) {
   std::lock_guard lock{mutex_};
   auto [first, last] = waiters_.equal_range(command_id);
   for (auto it = first; it != last; ++it) {
@@ -28,6 +27,11 @@ void DecisionWaiters::forget(const std::string& command_id,
 void DecisionWaiters::mark_queued(const std::string& command_id) {
   std::lock_guard lock{mutex_};
   ++queued_[command_id];
+}
+
+void DecisionWaiters::abandon(const std::string& command_id) {
+  std::lock_guard lock{mutex_};
+  queued_.erase(command_id);
 }
 
 bool DecisionWaiters::queued(const std::string& command_id) const {

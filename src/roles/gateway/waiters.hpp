@@ -43,6 +43,8 @@ class DecisionWaiters {
   void release_key(const std::string& scoped_key);
   /// Marks `command_id` queued until it is decided.
   void mark_queued(const std::string& command_id);
+  /// Forgets a command that could not be queued after all.
+  void abandon(const std::string& command_id);
 
  private:
   mutable std::mutex mutex_;

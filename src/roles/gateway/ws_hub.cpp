@@ -11,7 +11,8 @@ namespace {
 
 std::string string_field(const json::object& object, std::string_view name) {
   const json::value* value = object.if_contains(name);
-  return (value != nullptr && value->is_string()) ? std::string(value->get_string()) : std::string{};
+  return (value != nullptr && value->is_string()) ? std::string(value->get_string())
+                                                  : std::string{};
 }
 
 std::vector<std::shared_ptr<WsClient>> lock_all(std::vector<std::weak_ptr<WsClient>>& clients) {
@@ -80,9 +81,8 @@ void WsHub::remove(const WsClient* client, const std::string& user_id) {
   for (const auto& auction_id : watched) unsubscribe(client, auction_id);
 }
 
-void WsHub::notify(const std::string& user_id, const std::string& kind,
-                   const std::string& event_id, const domain::AuctionId& auction_id,
-                   std::uint64_t seq, std::int64_t price) {
+void WsHub::notify(const std::string& user_id, const std::string& kind, const std::string& event_id,
+                   const domain::AuctionId& auction_id, std::uint64_t seq, std::int64_t price) {
   std::vector<std::shared_ptr<WsClient>> targets;
   {
     std::lock_guard lock{mutex_};
@@ -91,9 +91,9 @@ void WsHub::notify(const std::string& user_id, const std::string& kind,
     targets = lock_all(it->second);
   }
   if (targets.empty()) return;
-  json::object notice{{"type", "notification"}, {"kind", kind},
-                      {"auctionId", auction_id.view()}, {"seq", seq},
-                      {"eventId", event_id}, {"price", price}};
+  json::object notice{
+      {"type", "notification"}, {"kind", kind},  {"auctionId", auction_id.view()}, {"seq", seq},
+      {"eventId", event_id},    {"price", price}};
   auto message = std::make_shared<const std::string>(json::serialize(notice));
   for (const auto& client : targets) client->deliver(message, auction_id);
   messages_ += targets.size();
@@ -110,13 +110,11 @@ void WsHub::publish(const std::string& event_json_text) {
   const std::string type = string_field(event, "type");
   const std::string event_id = string_field(event, "id");
   const json::value* seq_value = event.if_contains("seq");
-  const std::uint64_t seq = (seq_value != nullptr && seq_value->is_number())
-                                ? seq_value->to_number<std::uint64_t>()
-                                : 0;
+  const std::uint64_t seq =
+      (seq_value != nullptr && seq_value->is_number()) ? seq_value->to_number<std::uint64_t>() : 0;
   const json::value* price_value = event.if_contains("price");
-  const std::int64_t price = (price_value != nullptr && price_value->is_int64())
-                                 ? price_value->get_int64()
-                                 : 0;
+  const std::int64_t price =
+      (price_value != nullptr && price_value->is_int64()) ? price_value->get_int64() : 0;
 
   std::vector<std::shared_ptr<WsClient>> watchers;
   std::vector<std::string> participants;

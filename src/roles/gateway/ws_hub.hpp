@@ -48,8 +48,9 @@ class WsHub {
   std::uint64_t messages_sent() const { return messages_.load(); }
 
  private:
-  void notify(const std::string& user_id, const std::string& kind, const std::string& event_json_text,
-              const domain::AuctionId& auction_id, std::uint64_t seq, std::int64_t price);
+  void notify(const std::string& user_id, const std::string& kind,
+              const std::string& event_json_text, const domain::AuctionId& auction_id,
+              std::uint64_t seq, std::int64_t price);
 
   mutable std::mutex mutex_;
   std::unordered_map<domain::AuctionId, std::vector<std::weak_ptr<WsClient>>> watchers_;

@@ -1,0 +1,374 @@
+#include "app/serve.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "adapters/jwt/dev_authenticator.hpp"
+#include "adapters/memory/memory_cache.hpp"
+#include "adapters/memory/memory_queue.hpp"
+#include "adapters/memory/memory_topic.hpp"
+#include "adapters/memory/system_clock.hpp"
+#include "adapters/sqlite/sqlite_store.hpp"
+#include "app/config.hpp"
+#include "ports/blocking.hpp"
+#include "ports/wire/command_json.hpp"
+#include "roles/engine_host/engine_host.hpp"
+#include "roles/gateway/gateway.hpp"
+
+namespace gavel::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const auto kDevTokenTtl = std::chrono::hours(12);
+
+std::string default_web_root() {
+#ifdef GAVEL_SOURCE_WEB_ROOT
+  if (fs::exists(fs::path(GAVEL_SOURCE_WEB_ROOT) / "index.html")) return GAVEL_SOURCE_WEB_ROOT;
+#endif
+  return "";
+}
+
+void log_line(const std::string& message) {
+  std::cerr << "gavel: " << message << std::endl;
+}
+
+/// Demo auctions (some ending within minutes) and a bot that bids now and then, so a newcomer
+/// sees prices move. Everything goes through the queue like any client's commands.
+class Demo {
+ public:
+  Demo(ports::Queue& queue, ports::Clock& clock) : queue_(queue), clock_(clock) {}
+  ~Demo() { stop(); }
+
+  void seed() {
+    const auto now = clock_.now();
+    struct Lot {
+      const char* id;
+      const char* title;
+      const char* currency;
+      std::int64_t start;
+      std::int64_t seconds;
+      std::int64_t starts_in;
+      std::optional<std::int64_t> reserve;
+      std::optional<std::int64_t> buy_now;
+    };
+    const Lot lots[] = {
+        {"demo-watch", "Vintage mechanical watch", "EUR", 5000, 180, 0, 20000, std::nullopt},
+        {"demo-novel", "First-edition novel", "EUR", 2000, 420, 0, std::nullopt, 15000},
+        {"demo-poster", "Signed concert poster", "USD", 1000, 900, 0, std::nullopt, std::nullopt},
+        {"demo-print", "Limited art print (opens in a minute)", "EUR", 3000, 600, 60, std::nullopt,
+         std::nullopt},
+    };
+    for (const auto& lot : lots) {
+      domain::AuctionTerms terms;
+      terms.id = domain::AuctionId{lot.id};
+      terms.seller_id = domain::UserId{"demo-seller"};
+      terms.title = lot.title;
+      terms.currency = *domain::Currency::parse(lot.currency);
+      terms.starting_price = domain::Amount{lot.start};
+      terms.starts_at = now + domain::seconds(lot.starts_in);
+      terms.ends_at = terms.starts_at + domain::seconds(lot.seconds);
+      if (lot.reserve) terms.reserve_price = domain::Amount{*lot.reserve};
+      if (lot.buy_now) terms.buy_now_price = domain::Amount{*lot.buy_now};
+      terms.soft_close = domain::seconds(30);
+      terms.extension = domain::seconds(30);
+      terms.max_ends_at = terms.ends_at + domain::seconds(300);
+      send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, lot.id, "", "demo"}, lot.id);
+      ids_.push_back(lot.id);
+    }
+  }
+
+  /// Bids every few seconds as demo-ann or demo-ben on a random demo auction, raising by a
+  /// step over the price it last saw (rejections are fine: they are part of the show).
+  void start_bot(ports::Cache& cache) {
+    running_ = true;
+    thread_ = std::thread([this, &cache] {
+      std::mt19937 random{std::random_device{}()};
+      std::uint64_t n = 0;
+      while (running_.load()) {
+        for (int i = 0; i < 40 && running_.load(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!running_.load()) break;
+        const std::string& id = ids_[random() % ids_.size()];
+        auto cached = ports::call_blocking<std::vector<std::optional<ports::CachedAuction>>>(
+            [&](auto done) { cache.get({domain::AuctionId{id}}, std::move(done)); });
+        if (!cached || cached.value().empty() || !cached.value()[0]) continue;
+        const json::value view = json::parse(cached.value()[0]->body);
+        if (view.at("status") != "open") continue;
+        const std::int64_t min_next = view.at("minNextBid").as_int64();
+        const char* bidder = (random() % 2 == 0) ? "demo-ann" : "demo-ben";
+        if (view.at("leaderId").is_string() && view.at("leaderId").get_string() == bidder) continue;
+        const auto now = clock_.now();
+        const std::string bid_id = "demo-bid-" + std::to_string(now.time_since_epoch().count()) +
+                                   "-" + std::to_string(++n);
+        const domain::Amount amount{min_next};
+        const domain::Amount max{min_next +
+                                 static_cast<std::int64_t>(random() % 4) * min_next / 20};
+        send(
+            wire::CommandEnvelope{
+                domain::PlaceBid{domain::AuctionId{id},
+                                 domain::BidRequest{domain::BidId{bid_id}, domain::UserId{bidder},
+                                                    amount, max, std::nullopt, now}},
+                bid_id, "", "demo"},
+            bid_id);
+      }
+    });
+  }
+
+  void stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void send(const wire::CommandEnvelope& envelope, const std::string& dedup) {
+    std::vector<ports::OutgoingMessage> messages{{domain::target_of(envelope.command).str(), dedup,
+                                                  domain::time_of(envelope.command),
+                                                  json::serialize(wire::command_json(envelope))}};
+    ports::call_blocking<std::vector<ports::SendReceipt>>(
+        [&](auto done) { queue_.send(std::move(messages), std::move(done)); });
+  }
+
+  ports::Queue& queue_;
+  ports::Clock& clock_;
+  std::vector<std::string> ids_;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+/// Reads the topic and hands every event to the gateway's WebSocket hub.
+class EventPump {
+ public:
+  EventPump(ports::Topic& topic, gateway::Gateway& gateway, const std::string& name)
+      : subscription_(topic.subscribe(name)), gateway_(gateway) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~EventPump() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    while (running_.load()) {
+      auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+        subscription_->receive(512, std::chrono::milliseconds(200), std::chrono::seconds(30),
+                               std::move(done));
+      });
+      if (!received || received.value().empty()) continue;
+      std::vector<std::string> receipts;
+      for (const auto& delivery : received.value()) {
+        gateway_.on_event(delivery.body);
+        receipts.push_back(delivery.receipt);
+      }
+      ports::call_blocking<void>(
+          [&](auto done) { subscription_->ack(std::move(receipts), std::move(done)); });
+    }
+  }
+
+  ports::SubscriptionPtr subscription_;
+  gateway::Gateway& gateway_;
+  std::atomic<bool> running_{true};
+  std::thread thread_;
+};
+
+std::string engine_metrics(const roles::EngineHost& host) {
+  const auto& s = host.stats();
+  std::ostringstream out;
+  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+        << name << ' ' << value << '\n';
+  };
+  counter("gavel_engine_batches_total", "Batches committed by the engine.", s.batches.load());
+  out << "# HELP gavel_engine_decisions_total Commands decided, by outcome.\n# TYPE "
+         "gavel_engine_decisions_total counter\n"
+      << "gavel_engine_decisions_total{outcome=\"accepted\"} " << s.accepted.load() << '\n'
+      << "gavel_engine_decisions_total{outcome=\"rejected\"} " << s.rejected.load() << '\n';
+  counter("gavel_engine_failed_batches_total", "Batches that failed and were retried.",
+          s.failed_batches.load());
+  counter("gavel_engine_dead_lettered_total", "Messages moved to the dead-letter queue.",
+          s.dead_lettered.load());
+  counter("gavel_events_published_total", "Events published to the topic.",
+          s.events_published.load());
+  out << "# HELP gavel_store_commit_seconds_total Time spent in store commits.\n# TYPE "
+         "gavel_store_commit_seconds_total counter\n"
+      << "gavel_store_commit_seconds_total "
+      << static_cast<double>(s.commit_micros_total.load()) / 1e6 << '\n';
+  out << "# HELP gavel_engine_auctions Auctions the engine holds.\n# TYPE gavel_engine_auctions "
+         "gauge\n"
+      << "gavel_engine_auctions " << host.auctions() << '\n';
+  return out.str();
+}
+
+void check_supported(const Config& config) {
+  if (config.profile != "embedded") {
+    throw ConfigError("profile: '" + config.profile +
+                      "' is not available yet; only 'embedded' is (see README.md)");
+  }
+  for (const auto& role : config.roles) {
+    if (role == "notifier" || role == "auditor") {
+      throw ConfigError("roles: the " + role + " role is not available yet (see README.md)");
+    }
+  }
+  const bool gateway =
+      std::find(config.roles.begin(), config.roles.end(), "gateway") != config.roles.end();
+  const bool engine =
+      std::find(config.roles.begin(), config.roles.end(), "engine") != config.roles.end();
+  if (!gateway || !engine) {
+    throw ConfigError(
+        "roles: the embedded profile keeps its queue in memory, so the gateway and engine run in "
+        "one process");
+  }
+  if (config.auth_mode != "dev") {
+    throw ConfigError("auth-mode: jwks is not wired into serve yet; use dev");
+  }
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args, char** environment) {
+  Config config;
+  try {
+    config = load_config(args, environment);
+    check_supported(config);
+  } catch (const ConfigError& error) {
+    std::cerr << "gavel serve: " << error.what() << "\n";
+    return 2;
+  }
+
+  try {
+    fs::create_directories(config.data_dir);
+    auto clock = std::make_shared<adapters::memory::SystemClock>();
+    const std::string secret =
+        config.dev_secret.empty()
+            ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)
+            : config.dev_secret;
+    adapters::jwt::DevAuthenticator auth{secret, clock};
+    adapters::memory::MemoryQueue queue{clock};
+    adapters::memory::MemoryTopic topic{clock};
+    adapters::memory::MemoryCache cache;
+    adapters::sqlite::SqliteStore store{fs::path(config.data_dir) / "gavel.db"};
+
+    roles::EngineHost host{queue, store, cache, topic, *clock};
+    gateway::DecisionWaiters waiters;
+    gateway::WsHub hub;
+    host.set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
+      waiters.complete(decided);
+    });
+    host.start();
+
+    asio::io_context io;
+    gateway::GatewayOptions options;
+    options.limits.max_body_bytes = config.max_body_bytes;
+    options.limits.max_header_bytes = config.max_header_bytes;
+    options.limits.max_connections = config.max_connections;
+    options.limits.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+    options.limits.ws_max_message_bytes = config.ws_max_message_bytes;
+    options.limits.ws_write_queue = config.ws_write_queue;
+    options.rate_per_second = config.rate_per_second;
+    options.rate_burst = config.rate_burst;
+    options.ack_after_commit = true;  // the embedded queue is memory
+    options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
+    options.mint_dev_token = [&auth](const domain::UserId& user, ports::Roles roles) {
+      return auth.mint(user, roles, kDevTokenTtl);
+    };
+    std::atomic<bool> ready{true};
+    gateway::GatewayDeps deps{auth,
+                              queue,
+                              cache,
+                              store,
+                              *clock,
+                              waiters,
+                              hub,
+                              [&ready] { return ready.load(); },
+                              [&host] { return engine_metrics(host); }};
+    gateway::Gateway gateway{io, deps, options};
+    gateway.listen(config.http_host, config.http_port);
+    EventPump pump{topic, gateway, "gateway"};
+
+    Demo demo{queue, *clock};
+    if (config.demo) {
+      demo.seed();
+      demo.start_bot(cache);
+    }
+
+    log_line("serving http://" + config.http_host + ":" + std::to_string(gateway.port()) +
+             " (profile " + config.profile + ", data " + config.data_dir + ", " +
+             std::to_string(host.auctions()) + " auctions recovered)");
+    if (config.demo) {
+      log_line("demo: auctions demo-watch, demo-novel, demo-poster, demo-print; open http://" +
+               config.http_host + ":" + std::to_string(gateway.port()) + "/ in a browser");
+    }
+    std::cout << "listening " << config.http_host << ":" << gateway.port() << std::endl;
+
+    asio::signal_set signals{io, SIGINT, SIGTERM};
+    asio::steady_timer drain_timer{io};
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      log_line(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+               ": draining (at most " + std::to_string(config.drain_seconds) + " s)");
+      ready = false;
+      demo.stop();
+      gateway.drain();
+      // Requests in flight finish (their commands are decided by the engine, still running);
+      // then everything stops.
+      drain_timer.expires_after(std::chrono::seconds(config.drain_seconds));
+      auto poll = std::make_shared<std::function<void()>>();
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_seconds);
+      *poll = [&, poll, deadline] {
+        if (gateway.metrics().connections.load() == 0 ||
+            std::chrono::steady_clock::now() >= deadline) {
+          io.stop();
+          return;
+        }
+        drain_timer.expires_after(std::chrono::milliseconds(20));
+        drain_timer.async_wait([poll](const boost::system::error_code&) { (*poll)(); });
+      };
+      (*poll)();
+    });
+
+    const unsigned threads = config.http_threads != 0
+                                 ? config.http_threads
+                                 : std::max(1U, std::thread::hardware_concurrency());
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& worker : workers) worker.join();
+    host.stop();
+    log_line("stopped");
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "gavel serve: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+std::string serve_help() {
+  std::ostringstream out;
+  out << "Usage: gavel serve [--<setting> <value> | --<setting>=<value>]... [--config FILE]\n\n"
+         "Runs Gavel's roles (today: the embedded profile, gateway and engine in one process).\n"
+         "Every setting is also an environment variable; flags win over variables, variables over\n"
+         "the config file. Stops gracefully on SIGINT/SIGTERM.\n\nSettings:\n";
+  for (const auto& setting : config_help()) {
+    out << "  " << setting.flag;
+    out << std::string(setting.flag.size() < 24 ? 24 - setting.flag.size() : 1, ' ') << setting.help
+        << "\n"
+        << std::string(26, ' ') << setting.env;
+    if (!setting.default_value.empty()) out << "  (default: " << setting.default_value << ")";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace gavel::app

@@ -1,0 +1,275 @@
+// WebSocket sessions: subscribe, snapshots, events with seq, conflation, close on drain.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include "roles/gateway/api_error.hpp"
+#include "roles/gateway/async_call.hpp"
+#include "roles/gateway/ws_session.hpp"
+
+namespace gavel::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+
+namespace {
+
+/// The token of a WebSocket upgrade: `access_token` in the query, or a bearer header.
+std::string upgrade_token(const Request& request) {
+  const auto auth = request[http::field::authorization];
+  if (auth.starts_with("Bearer ")) return std::string(auth.substr(7));
+  const std::string_view target = request.target();
+  const auto query = target.find('?');
+  if (query == std::string_view::npos) return {};
+  std::string_view rest = target.substr(query + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (pair.starts_with("access_token=")) return std::string(pair.substr(13));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+void Gateway::start_websocket(beast::tcp_stream stream, Request request) {
+  auto executor = stream.get_executor();
+  asio::co_spawn(
+      executor,
+      [this, stream = std::move(stream),
+       request = std::move(request)]() mutable -> asio::awaitable<void> {
+        const std::string path{request.target().substr(0, request.target().find('?'))};
+        std::string user_id;
+        std::optional<ApiError> refusal;
+        if (path != "/v1/ws") {
+          refusal = ApiError{404, "not_found", "WebSocket upgrades are served at /v1/ws", ""};
+        } else if (draining_.load()) {
+          refusal = ApiError{503, "draining", "the gateway is shutting down", ""};
+        } else if (const std::string token = upgrade_token(request); !token.empty()) {
+          // Anonymous watchers are welcome; a token that is given must be valid.
+          auto principal = deps_.auth.verify(token);
+          if (!principal) {
+            refusal = ApiError{principal.error().kind == ports::ErrorKind::retryable ? 503u : 401u,
+                               "invalid_token", principal.error().message, ""};
+          } else {
+            user_id = principal.value().user_id.str();
+          }
+        }
+        if (refusal) {
+          Response response = error_response(request, *refusal);
+          response.keep_alive(false);
+          boost::system::error_code ec;
+          co_await http::async_write(stream, response,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          co_return;
+        }
+        auto session = std::make_shared<WsSession>(*this, std::move(stream), user_id);
+        {
+          std::lock_guard lock{sessions_mutex_};
+          std::erase_if(ws_sessions_, [](const auto& weak) { return weak.expired(); });
+          ws_sessions_.push_back(session);
+        }
+        co_await session->run(std::move(request));
+      },
+      asio::detached);
+}
+
+WsSession::WsSession(Gateway& gateway, beast::tcp_stream stream, std::string user_id)
+    : gateway_(gateway),
+      ws_(std::move(stream)),
+      user_id_(std::move(user_id)),
+      wake_(ws_.get_executor()) {}
+
+asio::awaitable<void> WsSession::run(Request request) {
+  const auto& limits = gateway_.options_.limits;
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout timeouts =
+      websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.idle_timeout = limits.idle_timeout;  // pings at half of it; a silent peer is dropped
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.read_message_max(limits.ws_max_message_bytes);
+  boost::system::error_code ec;
+  co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  auto self = shared_from_this();
+  gateway_.deps_.hub.add_user(self, user_id_);
+  wake_.expires_at(asio::steady_timer::time_point::max());
+  asio::co_spawn(
+      ws_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+  co_await read_loop();
+  closed_ = true;
+  wake_.cancel();
+  gateway_.deps_.hub.remove(this, user_id_);
+}
+
+asio::awaitable<void> WsSession::read_loop() {
+  beast::flat_buffer buffer;
+  for (;;) {
+    boost::system::error_code ec;
+    co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == websocket::error::message_too_big) {
+      send_error("message_too_large",
+                 "messages are limited to " +
+                     std::to_string(gateway_.options_.limits.ws_max_message_bytes) + " bytes");
+      co_return;
+    }
+    if (ec) co_return;
+    handle_text(beast::buffers_to_string(buffer.data()));
+    buffer.consume(buffer.size());
+  }
+}
+
+void WsSession::handle_text(const std::string& text) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object()) {
+    send_error("malformed_json",
+               "send a JSON object such as {\"op\": \"subscribe\", \"auctions\": [\"...\"]}");
+    return;
+  }
+  const json::object& message = parsed.get_object();
+  const json::value* op = message.if_contains("op");
+  if (op == nullptr || !op->is_string()) {
+    send_error("invalid_request", "op is required");
+    return;
+  }
+  const std::string_view name = op->get_string();
+  if (name == "ping") {
+    enqueue({std::make_shared<const std::string>(R"({"type":"pong"})"), {}});
+    return;
+  }
+  const json::value* auctions = message.if_contains("auctions");
+  if (name != "subscribe" && name != "unsubscribe" && name != "snapshot") {
+    send_error("invalid_request", "op must be subscribe, unsubscribe, snapshot or ping");
+    return;
+  }
+  if (auctions == nullptr || !auctions->is_array() ||
+      auctions->get_array().size() > WsHub::kMaxSubscriptions) {
+    send_error("invalid_request", "auctions must be an array of at most " +
+                                      std::to_string(WsHub::kMaxSubscriptions) + " ids");
+    return;
+  }
+  for (const json::value& id_value : auctions->get_array()) {
+    if (!id_value.is_string() || !domain::is_valid_id(id_value.get_string())) {
+      send_error("invalid_request", "auction ids are 1-64 printable characters");
+      return;
+    }
+  }
+  auto self = shared_from_this();
+  for (const json::value& id_value : auctions->get_array()) {
+    const domain::AuctionId id{std::string_view{id_value.get_string()}};
+    if (name == "unsubscribe") {
+      subscribed_.erase(id);
+      gateway_.deps_.hub.unsubscribe(this, id);
+      continue;
+    }
+    if (name == "subscribe" && !subscribed_.contains(id)) {
+      if (!gateway_.deps_.hub.subscribe(self, id)) {
+        send_error(
+            "too_many_subscriptions",
+            "a socket watches at most " + std::to_string(WsHub::kMaxSubscriptions) + " auctions");
+        return;
+      }
+      subscribed_.insert(id);
+    }
+    enqueue({nullptr, id});  // the snapshot comes first, then the events
+  }
+}
+
+void WsSession::send_error(const std::string& code, const std::string& message) {
+  json::object error{{"type", "error"},
+                     {"error", json::object{{"code", code}, {"message", message}}}};
+  enqueue({std::make_shared<const std::string>(json::serialize(error)), {}});
+}
+
+void WsSession::deliver(std::shared_ptr<const std::string> message,
+                        const domain::AuctionId& auction_id) {
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this(), message = std::move(message), auction_id]() mutable {
+               self->enqueue({std::move(message), auction_id});
+             });
+}
+
+void WsSession::enqueue(Outgoing outgoing) {
+  if (closed_) return;
+  if (queue_.size() >= gateway_.options_.limits.ws_write_queue) {
+    conflate();
+    if (outgoing.message == nullptr || outgoing.snapshot_of.empty()) return;
+    // An event of a watched auction is covered by the snapshot just queued.
+    if (subscribed_.contains(outgoing.snapshot_of)) return;
+  }
+  queue_.push_back(std::move(outgoing));
+  wake_.cancel();
+}
+
+void WsSession::conflate() {
+  queue_.clear();
+  for (const auto& id : subscribed_) queue_.push_back({nullptr, id});
+  wake_.cancel();
+}
+
+asio::awaitable<void> WsSession::write_loop() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    if (close_requested_) {
+      // The close frame is a write: sent here, so it never overlaps another write.
+      closed_ = true;
+      boost::system::error_code ec;
+      co_await ws_.async_close(
+          websocket::close_reason(websocket::close_code::going_away, "draining"),
+          asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
+    if (queue_.empty()) {
+      boost::system::error_code ec;
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    Outgoing next = std::move(queue_.front());
+    queue_.pop_front();
+    std::shared_ptr<const std::string> text = next.message;
+    if (text == nullptr) {
+      auto cached = co_await async_call<std::vector<std::optional<ports::CachedAuction>>>(
+          [&](auto done) { gateway_.deps_.cache.get({next.snapshot_of}, std::move(done)); });
+      json::object snapshot{{"type", "snapshot"}, {"auctionId", next.snapshot_of.view()}};
+      if (cached && !cached.value().empty() && cached.value()[0]) {
+        snapshot["seq"] = cached.value()[0]->seq;
+        snapshot["auction"] = json::parse(cached.value()[0]->body);
+      } else {
+        snapshot["seq"] = 0;
+        snapshot["auction"] = nullptr;
+        snapshot["error"] =
+            json::object{{"code", "auction_not_found"}, {"message", "no such auction (yet)"}};
+      }
+      text = std::make_shared<const std::string>(json::serialize(snapshot));
+    }
+    boost::system::error_code ec;
+    ws_.text(true);
+    co_await ws_.async_write(asio::buffer(*text), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      closed_ = true;
+      co_return;
+    }
+  }
+}
+
+void WsSession::close_going_away() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->close_requested_ = true;
+    self->wake_.cancel();
+  });
+}
+
+}  // namespace gavel::gateway
