@@ -1,0 +1,337 @@
+#include "adapters/sqlite/records.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gavel::adapters::sqlite {
+namespace {
+
+// --- scalar conversions ------------------------------------------------------------------
+
+std::int64_t micros(domain::Timestamp at) {
+  return at.time_since_epoch().count();
+}
+
+std::int64_t micros(domain::Duration duration) {
+  return duration.count();
+}
+
+domain::Timestamp timestamp(std::int64_t value) {
+  return domain::Timestamp{domain::Duration{value}};
+}
+
+// Unsigned counters (seq, positions, event numbers) keep their bit pattern in SQLite's int64.
+std::int64_t counter(std::uint64_t value) {
+  return static_cast<std::int64_t>(value);
+}
+
+std::uint64_t counter(std::int64_t value) {
+  return static_cast<std::uint64_t>(value);
+}
+
+std::optional<std::int64_t> optional_amount(const std::optional<domain::Amount>& amount) {
+  if (!amount) return std::nullopt;
+  return amount->minor_units();
+}
+
+std::optional<domain::Amount> optional_amount(std::optional<std::int64_t> value) {
+  if (!value) return std::nullopt;
+  return domain::Amount{*value};
+}
+
+template <typename IdType>
+IdType to_id(std::string_view text) {
+  if (text.size() > domain::kMaxIdLength) {
+    throw CorruptRow("stored id longer than 64 bytes: " + std::string(text.substr(0, 80)));
+  }
+  return IdType{text};
+}
+
+domain::Currency to_currency(std::string_view text) {
+  const auto currency = domain::Currency::parse(text);
+  if (!currency) throw CorruptRow("stored currency is not an ISO 4217 code: " + std::string(text));
+  return *currency;
+}
+
+// Enums are stored by their wire names; these are every value, to find a name's enum.
+constexpr std::array kStatuses{domain::AuctionStatus::scheduled, domain::AuctionStatus::open,
+                               domain::AuctionStatus::closed, domain::AuctionStatus::cancelled};
+constexpr std::array kResults{domain::AuctionResult::none, domain::AuctionResult::sold,
+                              domain::AuctionResult::unsold};
+constexpr std::array kEventTypes{
+    domain::EventType::auction_created,  domain::EventType::auction_opened,
+    domain::EventType::bid_accepted,     domain::EventType::bid_rejected,
+    domain::EventType::outbid,           domain::EventType::auction_extended,
+    domain::EventType::auction_closed,   domain::EventType::auction_cancelled,
+    domain::EventType::bid_voided};
+
+template <typename Enum, std::size_t N>
+Enum from_name(std::string_view name, const std::array<Enum, N>& all, const char* what) {
+  for (const Enum value : all) {
+    if (domain::to_string(value) == name) return value;
+  }
+  throw CorruptRow(std::string("unknown ") + what + " in the store: " + std::string(name));
+}
+
+domain::Reason to_reason(std::string_view name) {
+  const auto reason = domain::reason_from_string(name);
+  if (!reason) throw CorruptRow("unknown reason in the store: " + std::string(name));
+  return *reason;
+}
+
+// --- blobs -------------------------------------------------------------------------------
+
+// Little-endian, whatever the machine: the file can move between hosts.
+void put_int64(std::vector<std::uint8_t>& out, std::int64_t value) {
+  auto bits = static_cast<std::uint64_t>(value);
+  for (int i = 0; i < 8; ++i) {
+    out.push_back(static_cast<std::uint8_t>(bits & 0xffU));
+    bits >>= 8U;
+  }
+}
+
+void put_id(std::vector<std::uint8_t>& out, std::string_view id) {
+  out.push_back(static_cast<std::uint8_t>(id.size()));  // ids are at most 64 bytes
+  out.insert(out.end(), id.begin(), id.end());
+}
+
+class BlobReader {
+ public:
+  BlobReader(const std::vector<std::uint8_t>& bytes, const char* what)
+      : bytes_(bytes), what_(what) {}
+
+  bool done() const { return offset_ == bytes_.size(); }
+
+  std::int64_t int64() {
+    need(8);
+    std::uint64_t bits = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      bits |= static_cast<std::uint64_t>(bytes_[offset_ + i]) << (8U * i);
+    }
+    offset_ += 8;
+    return static_cast<std::int64_t>(bits);
+  }
+
+  std::string_view id() {
+    need(1);
+    const std::size_t size = bytes_[offset_++];
+    need(size);
+    const std::string_view text(reinterpret_cast<const char*>(bytes_.data() + offset_), size);
+    offset_ += size;
+    return text;
+  }
+
+ private:
+  void need(std::size_t size) const {
+    if (bytes_.size() - offset_ < size) {
+      throw CorruptRow(std::string("truncated ") + what_ + " in the store");
+    }
+  }
+
+  const std::vector<std::uint8_t>& bytes_;
+  const char* what_;
+  std::size_t offset_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_increment(const domain::IncrementPolicy& policy) {
+  std::vector<std::uint8_t> out;
+  out.reserve(policy.tiers().size() * 16);
+  for (const auto& tier : policy.tiers()) {
+    put_int64(out, tier.from.minor_units());
+    put_int64(out, tier.step.minor_units());
+  }
+  return out;
+}
+
+domain::IncrementPolicy decode_increment(const std::vector<std::uint8_t>& bytes) {
+  BlobReader reader(bytes, "increment table");
+  std::vector<domain::IncrementTier> tiers;
+  while (!reader.done()) {
+    const domain::Amount from{reader.int64()};
+    const domain::Amount step{reader.int64()};
+    tiers.push_back(domain::IncrementTier{from, step});
+  }
+  auto policy = domain::IncrementPolicy::table(std::move(tiers));
+  if (!policy) throw CorruptRow("invalid increment table in the store");
+  return *std::move(policy);
+}
+
+std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records) {
+  std::vector<std::uint8_t> out;
+  out.reserve(records.size() * 64);
+  for (const auto& record : records) {
+    put_id(out, record.id.view());
+    put_id(out, record.bidder_id.view());
+    put_int64(out, record.amount.minor_units());
+    put_int64(out, record.max_amount.minor_units());
+    put_int64(out, micros(record.received_at));
+  }
+  return out;
+}
+
+std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& bytes) {
+  BlobReader reader(bytes, "bid history");
+  std::vector<domain::BidRecord> records;
+  while (!reader.done()) {
+    domain::BidRecord record;
+    record.id = to_id<domain::BidId>(reader.id());
+    record.bidder_id = to_id<domain::UserId>(reader.id());
+    record.amount = domain::Amount{reader.int64()};
+    record.max_amount = domain::Amount{reader.int64()};
+    record.received_at = timestamp(reader.int64());
+    records.push_back(record);
+  }
+  return records;
+}
+
+// --- auctions ----------------------------------------------------------------------------
+
+void bind_auction(Statement& statement, const domain::AuctionTerms& terms,
+                  const domain::AuctionState& state) {
+  statement.bind(1, terms.id.view());
+  statement.bind(2, domain::to_string(state.status));
+  statement.bind(3, counter(state.seq));
+  statement.bind(4, terms.seller_id.view());
+  statement.bind(5, std::string_view{terms.title});
+  statement.bind(6, terms.currency.code());
+  statement.bind(7, terms.starting_price.minor_units());
+  statement.bind(8, micros(terms.starts_at));
+  statement.bind(9, micros(terms.ends_at));
+  statement.bind(10, optional_amount(terms.reserve_price));
+  statement.bind(11, optional_amount(terms.buy_now_price));
+  statement.bind(12, micros(terms.soft_close));
+  statement.bind(13, micros(terms.extension));
+  statement.bind(14, terms.max_ends_at ? std::optional{micros(*terms.max_ends_at)} : std::nullopt);
+  statement.bind_blob(15, encode_increment(terms.increment));
+  statement.bind(16, domain::to_string(state.result));
+  statement.bind(17, state.price.minor_units());
+  statement.bind(18, state.leader_id.view());
+  statement.bind(19, state.leader_max.minor_units());
+  statement.bind(20, micros(state.leader_max_at));
+  statement.bind(21, micros(state.ends_at));
+  statement.bind(22, counter(state.events));
+  statement.bind_blob(23, encode_accepted(state.accepted));
+  statement.bind(24, state.winner_id.view());
+  statement.bind(25, state.final_price.minor_units());
+}
+
+ports::StoredAuction read_auction(const Statement& row) {
+  domain::AuctionTerms terms;
+  domain::AuctionState state;
+  terms.id = to_id<domain::AuctionId>(row.column_text(0));
+  state.status = from_name(row.column_text(1), kStatuses, "auction status");
+  state.seq = counter(row.column_int64(2));
+  terms.seller_id = to_id<domain::UserId>(row.column_text(3));
+  terms.title = std::string(row.column_text(4));
+  terms.currency = to_currency(row.column_text(5));
+  terms.starting_price = domain::Amount{row.column_int64(6)};
+  terms.starts_at = timestamp(row.column_int64(7));
+  terms.ends_at = timestamp(row.column_int64(8));
+  terms.reserve_price = optional_amount(row.column_optional_int64(9));
+  terms.buy_now_price = optional_amount(row.column_optional_int64(10));
+  terms.soft_close = domain::Duration{row.column_int64(11)};
+  terms.extension = domain::Duration{row.column_int64(12)};
+  if (const auto max_ends_at = row.column_optional_int64(13)) {
+    terms.max_ends_at = timestamp(*max_ends_at);
+  }
+  terms.increment = decode_increment(row.column_blob(14));
+  state.result = from_name(row.column_text(15), kResults, "auction result");
+  state.price = domain::Amount{row.column_int64(16)};
+  state.leader_id = to_id<domain::UserId>(row.column_text(17));
+  state.leader_max = domain::Amount{row.column_int64(18)};
+  state.leader_max_at = timestamp(row.column_int64(19));
+  state.ends_at = timestamp(row.column_int64(20));
+  state.events = counter(row.column_int64(21));
+  state.accepted = decode_accepted(row.column_blob(22));
+  state.winner_id = to_id<domain::UserId>(row.column_text(23));
+  state.final_price = domain::Amount{row.column_int64(24)};
+  return ports::StoredAuction{std::move(terms), std::move(state)};
+}
+
+// --- bids --------------------------------------------------------------------------------
+
+void bind_bid(Statement& statement, const ports::StoredBid& bid) {
+  statement.bind(1, bid.id.view());
+  statement.bind(2, bid.auction_id.view());
+  statement.bind(3, counter(bid.position));
+  statement.bind(4, bid.bidder_id.view());
+  statement.bind(5, bid.amount.minor_units());
+  statement.bind(6, optional_amount(bid.max_amount));
+  statement.bind(7, micros(bid.received_at));
+  statement.bind(8, std::int64_t{bid.decision.accepted ? 1 : 0});
+  statement.bind(9, domain::to_string(bid.decision.reason));
+  statement.bind(10, std::int64_t{bid.decision.leading ? 1 : 0});
+  statement.bind(11, bid.decision.price.minor_units());
+  statement.bind(12, bid.decision.min_next_bid.minor_units());
+  statement.bind(13, counter(bid.decision.event_number));
+  statement.bind(14, std::string_view{bid.idempotency_key});
+}
+
+ports::StoredBid read_bid(const Statement& row) {
+  ports::StoredBid bid;
+  bid.id = to_id<domain::BidId>(row.column_text(0));
+  bid.auction_id = to_id<domain::AuctionId>(row.column_text(1));
+  bid.position = counter(row.column_int64(2));
+  bid.bidder_id = to_id<domain::UserId>(row.column_text(3));
+  bid.amount = domain::Amount{row.column_int64(4)};
+  bid.max_amount = optional_amount(row.column_optional_int64(5));
+  bid.received_at = timestamp(row.column_int64(6));
+  bid.decision.accepted = row.column_int64(7) != 0;
+  bid.decision.reason = to_reason(row.column_text(8));
+  bid.decision.leading = row.column_int64(9) != 0;
+  bid.decision.price = domain::Amount{row.column_int64(10)};
+  bid.decision.min_next_bid = domain::Amount{row.column_int64(11)};
+  bid.decision.event_number = counter(row.column_int64(12));
+  bid.idempotency_key = std::string(row.column_text(13));
+  return bid;
+}
+
+// --- events ------------------------------------------------------------------------------
+
+void bind_event(Statement& statement, const domain::Event& event) {
+  statement.bind(1, std::string_view{domain::event_id(event)});
+  statement.bind(2, domain::to_string(event.type));
+  statement.bind(3, event.auction_id.view());
+  statement.bind(4, counter(event.number));
+  statement.bind(5, counter(event.seq));
+  statement.bind(6, micros(event.at));
+  statement.bind(7, event.bid_id.view());
+  statement.bind(8, event.user_id.view());
+  statement.bind(9, event.amount.minor_units());
+  statement.bind(10, event.price.minor_units());
+  statement.bind(11, event.leader_id.view());
+  statement.bind(12, event.previous_leader.view());
+  statement.bind(13, micros(event.ends_at));
+  statement.bind(14, domain::to_string(event.reason));
+  statement.bind(15, event.min_next_bid.minor_units());
+  statement.bind(16, domain::to_string(event.result));
+  statement.bind(17, std::string_view{event.note});
+}
+
+domain::Event read_event(const Statement& row) {
+  domain::Event event;
+  // Column 0 is the event id, derived from auction_id and number.
+  event.type = from_name(row.column_text(1), kEventTypes, "event type");
+  event.auction_id = to_id<domain::AuctionId>(row.column_text(2));
+  event.number = counter(row.column_int64(3));
+  event.seq = counter(row.column_int64(4));
+  event.at = timestamp(row.column_int64(5));
+  event.bid_id = to_id<domain::BidId>(row.column_text(6));
+  event.user_id = to_id<domain::UserId>(row.column_text(7));
+  event.amount = domain::Amount{row.column_int64(8)};
+  event.price = domain::Amount{row.column_int64(9)};
+  event.leader_id = to_id<domain::UserId>(row.column_text(10));
+  event.previous_leader = to_id<domain::UserId>(row.column_text(11));
+  event.ends_at = timestamp(row.column_int64(12));
+  event.reason = to_reason(row.column_text(13));
+  event.min_next_bid = domain::Amount{row.column_int64(14)};
+  event.result = from_name(row.column_text(15), kResults, "auction result");
+  event.note = std::string(row.column_text(16));
+  return event;
+}
+
+}  // namespace gavel::adapters::sqlite
