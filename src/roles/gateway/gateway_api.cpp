@@ -657,8 +657,19 @@ asio::awaitable<Response> Api::list_bids() {
   auto page = co_await async_call<std::vector<ports::StoredBid>>(
       [&](auto done) { g_.deps_.store.list_bids(id, after, *limit, std::move(done)); });
   if (!page) co_return fail(503, "store_unavailable", page.error().message);
+  // Maxima are private; an admin (auditing, replaying the decided order) sees them.
+  bool admin = false;
+  if (!request_[http::field::authorization].empty()) {
+    auto who = authenticate();
+    if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
+    admin = std::get<ports::Principal>(who).roles.has(ports::Role::admin);
+  }
   json::array bids;
-  for (const auto& bid : page.value()) bids.push_back(stored_bid_json(bid, false));
+  for (const auto& bid : page.value()) {
+    json::object entry = stored_bid_json(bid, admin);
+    if (admin) entry["bidderId"] = bid.bidder_id.view();
+    bids.push_back(std::move(entry));
+  }
   json::value next = nullptr;
   if (page.value().size() == *limit) next = page.value().back().position;
   co_return ok(200, json::object{{"bids", std::move(bids)}, {"next", next}});
