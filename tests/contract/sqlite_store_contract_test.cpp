@@ -166,8 +166,8 @@ struct FullBatch : StoreSamples {
     auto bid = StoreSamples::bid("bid-2", "full", 2, 10);
     bid.max_amount.reset();
     bid.idempotency_key.clear();
-    bid.decision = domain::Decision{false, domain::Reason::bid_too_low, false,
-                                    domain::Amount{4200}, domain::Amount{4300}, 18};
+    bid.decision = domain::Decision{
+        false, domain::Reason::bid_too_low, false, domain::Amount{4200}, domain::Amount{4300}, 18};
     return bid;
   }
 
@@ -249,11 +249,11 @@ TEST_F(SqliteStoreTest, ACommitAnsweredOkSurvivesAKillRightAfterTheAnswer) {
     alarm(30);
     try {
       auto store = std::make_unique<SqliteStore>(db());
-      store->commit(FullBatch::batch(), [&store](ports::Result<void> result) {
+      store->commit(FullBatch::batch(), [&store](const ports::Result<void>& result) {
         if (!result.ok()) _exit(3);
         // mark_published is another transaction: the kill comes after its answer too.
-        store->mark_published({"full:18"},
-                              [](ports::Result<void> marked) { _exit(marked.ok() ? 0 : 4); });
+        store->mark_published(
+            {"full:18"}, [](const ports::Result<void>& marked) { _exit(marked.ok() ? 0 : 4); });
       });
       for (;;) pause();
     } catch (...) {
@@ -277,12 +277,13 @@ TEST_F(SqliteStoreTest, TheDestructorAnswersEveryQueuedCallOnce) {
     SqliteStore store(db());
     for (int i = 0; i < 50; ++i) {
       const std::string id = "a" + std::to_string(i);
-      store.commit({{StoreSamples::write(id, 0, 1)}, {}, {}}, [&](ports::Result<void> result) {
-        answered.fetch_add(1);
-        if (result.ok()) ok.fetch_add(1);
-      });
+      store.commit({{StoreSamples::write(id, 0, 1)}, {}, {}},
+                   [&](const ports::Result<void>& result) {
+                     answered.fetch_add(1);
+                     if (result.ok()) ok.fetch_add(1);
+                   });
       store.get_auction(domain::AuctionId{id},
-                        [&](ports::Result<std::optional<ports::StoredAuction>> result) {
+                        [&](const ports::Result<std::optional<ports::StoredAuction>>& result) {
                           answered.fetch_add(1);
                           if (result.ok()) ok.fetch_add(1);
                         });
@@ -355,8 +356,8 @@ TEST_F(SqliteStoreTest, OpeningUnderAFileThrows) {
   std::ofstream(dir_.path() / "file") << "not a directory";
   const fs::path path = dir_.path() / "file" / "gavel.db";
   const std::string message = open_failure([&] { SqliteStore store(path); });
-  EXPECT_THAT(message, ::testing::StartsWith("cannot open the SQLite store " + path.string()));
-  EXPECT_EQ(message.find('\n'), std::string::npos);
+  EXPECT_EQ(message, "cannot open the SQLite store " + path.string() + ": " +
+                         path.parent_path().string() + " is not a directory");
 }
 
 TEST_F(SqliteStoreTest, OpeningSomethingThatIsNotADatabaseThrows) {
@@ -394,8 +395,7 @@ TEST_F(SqliteStoreTest, AFutureSchemaVersionIsRefused) {
   EXPECT_EQ(message, "cannot open the SQLite store " + db().string() +
                          ": the database has schema version " + std::to_string(future) +
                          ", newer than this build knows (" +
-                         std::to_string(adapters::sqlite::kSchemaVersion) +
-                         "): run a newer gavel");
+                         std::to_string(adapters::sqlite::kSchemaVersion) + "): run a newer gavel");
   EXPECT_EQ(user_version(db()), future);  // left as it was
 }
 

@@ -61,10 +61,10 @@ constexpr std::array kStatuses{domain::AuctionStatus::scheduled, domain::Auction
 constexpr std::array kResults{domain::AuctionResult::none, domain::AuctionResult::sold,
                               domain::AuctionResult::unsold};
 constexpr std::array kEventTypes{
-    domain::EventType::auction_created,  domain::EventType::auction_opened,
-    domain::EventType::bid_accepted,     domain::EventType::bid_rejected,
-    domain::EventType::outbid,           domain::EventType::auction_extended,
-    domain::EventType::auction_closed,   domain::EventType::auction_cancelled,
+    domain::EventType::auction_created, domain::EventType::auction_opened,
+    domain::EventType::bid_accepted,    domain::EventType::bid_rejected,
+    domain::EventType::outbid,          domain::EventType::auction_extended,
+    domain::EventType::auction_closed,  domain::EventType::auction_cancelled,
     domain::EventType::bid_voided};
 
 template <typename Enum, std::size_t N>

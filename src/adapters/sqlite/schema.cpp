@@ -110,8 +110,8 @@ int schema_version(Connection& connection) {
 void migrate(Connection& connection) {
   const auto too_new = [](int found) {
     return SchemaTooNew("the database has schema version " + std::to_string(found) +
-                              ", newer than this build knows (" + std::to_string(kSchemaVersion) +
-                              "): run a newer gavel");
+                        ", newer than this build knows (" + std::to_string(kSchemaVersion) +
+                        "): run a newer gavel");
   };
   if (const int found = schema_version(connection); found > kSchemaVersion) throw too_new(found);
   for (const Migration& migration : migrations()) {

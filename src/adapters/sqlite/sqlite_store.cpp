@@ -37,8 +37,8 @@ const std::string& insert_auction_sql() {
 
 // Replaces an auction's row only while it is at the expected seq (?26).
 const std::string& update_auction_sql() {
-  static const std::string sql = std::string("UPDATE auctions SET (") + kAuctionColumns +
-                                 ") = (" + placeholders(kAuctionColumnCount) +
+  static const std::string sql = std::string("UPDATE auctions SET (") + kAuctionColumns + ") = (" +
+                                 placeholders(kAuctionColumnCount) +
                                  ") WHERE id = ?1 AND seq = ?26";
   return sql;
 }
@@ -56,9 +56,16 @@ const std::string& insert_event_sql() {
   return sql;
 }
 
-const std::string kSeqOf = "SELECT seq FROM auctions WHERE id = ?1";
-const std::string kMarkPublished =
-    "UPDATE outbox SET published = 1 WHERE event_id = ?1 AND published = 0";
+const std::string& seq_of_sql() {
+  static const std::string sql = "SELECT seq FROM auctions WHERE id = ?1";
+  return sql;
+}
+
+const std::string& mark_published_sql() {
+  static const std::string sql =
+      "UPDATE outbox SET published = 1 WHERE event_id = ?1 AND published = 0";
+  return sql;
+}
 
 const std::string& select_auction_sql() {
   static const std::string sql =
@@ -81,8 +88,7 @@ const std::string& list_auctions_by_status_sql() {
 }
 
 const std::string& select_bid_sql() {
-  static const std::string sql =
-      std::string("SELECT ") + kBidColumns + " FROM bids WHERE id = ?1";
+  static const std::string sql = std::string("SELECT ") + kBidColumns + " FROM bids WHERE id = ?1";
   return sql;
 }
 
@@ -161,7 +167,7 @@ void rollback_quietly(Connection& connection) noexcept {
 std::string describe_conflict(Connection& connection, const ports::AuctionWrite& write) {
   std::optional<std::int64_t> stored;
   {
-    auto statement = connection.prepare(kSeqOf);
+    auto statement = connection.prepare(seq_of_sql());
     statement->bind(1, write.terms.id.view());
     if (statement->step()) stored = statement->column_int64(0);
   }
@@ -184,7 +190,8 @@ std::optional<ports::Error> apply_batch(Connection& connection, const ports::Com
       const bool create = write.expected_seq == 0;
       auto statement = connection.prepare(create ? insert_auction_sql() : update_auction_sql());
       bind_auction(*statement, write.terms, write.state);
-      if (!create) statement->bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
+      if (!create)
+        statement->bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
       statement->step();
     }
     if (connection.changes() != 1) {
@@ -207,7 +214,7 @@ std::optional<ports::Error> apply_batch(Connection& connection, const ports::Com
 std::optional<ports::Error> apply_mark_published(Connection& connection,
                                                  const std::vector<std::string>& event_ids) {
   for (const auto& id : event_ids) {
-    auto statement = connection.prepare(kMarkPublished);
+    auto statement = connection.prepare(mark_published_sql());
     statement->bind(1, std::string_view{id});
     statement->step();
   }
@@ -227,7 +234,9 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, SqliteStoreOptions o
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code error;
   if (!std::filesystem::is_directory(directory, error)) {
-    throw failure("directory " + directory.string() + " does not exist");
+    throw failure(std::filesystem::exists(directory, error)
+                      ? directory.string() + " is not a directory"
+                      : "directory " + directory.string() + " does not exist");
   }
   const auto busy_ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(
       options_.busy_timeout.count(), std::numeric_limits<int>::max()));
@@ -315,10 +324,10 @@ void SqliteStore::enqueue_read(ports::Callback<T> done, Query query) {
   {
     std::unique_lock lock(mutex_);
     if (!closed_) {
-      reads_.emplace_back([done = std::move(done), query = std::move(query)](
-                              Connection& connection) mutable {
-        done(run_read<T>(connection, query));
-      });
+      reads_.emplace_back(
+          [done = std::move(done), query = std::move(query)](Connection& connection) mutable {
+            done(run_read<T>(connection, query));
+          });
       lock.unlock();
       reads_ready_.notify_one();
       return;
@@ -397,8 +406,8 @@ void SqliteStore::apply_group(std::vector<WriteJob>& group) {
     answers.assign(group.size(), to_error(error));
   } catch (const std::exception& error) {
     rollback_quietly(connection);
-    answers.assign(group.size(),
-                   ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()});
+    answers.assign(group.size(), ports::Error{ports::ErrorKind::permanent,
+                                              std::string("sqlite: ") + error.what()});
   }
   for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(answers[i]));
 }

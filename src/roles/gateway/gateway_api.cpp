@@ -661,7 +661,7 @@ asio::awaitable<Response> Api::list_bids() {
   bool admin = false;
   if (!request_[http::field::authorization].empty()) {
     auto who = authenticate();
-    if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
+    if (auto* refusal = std::get_if<Response>(&who)) co_return std::move(*refusal);
     admin = std::get<ports::Principal>(who).roles.has(ports::Role::admin);
   }
   json::array bids;

@@ -809,5 +809,26 @@ TEST_F(JwksAuthenticatorTest, ConcurrentVerificationsAgree) {
   EXPECT_EQ(accepted.load(), 4 * 25 * 9);
 }
 
+TEST_F(JwksAuthenticatorTest, ConcurrentFirstVerificationsFetchOnce) {
+  std::atomic<int> fetches{0};
+  const std::string document = jwks({rsa_jwk(key1, "k1")});
+  const JwksAuthenticator auth(options(), clock, [&]() -> ports::Result<std::string> {
+    ++fetches;
+    return document;
+  });
+  const std::string token = rs256_token(key1, "k1", id_claims());
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      if (auth.verify(token).ok()) ++accepted;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(accepted.load(), 4);
+  EXPECT_EQ(fetches.load(), 1);
+}
+
 }  // namespace
 }  // namespace gavel::adapters::jwt
