@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/load.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
 
@@ -20,12 +21,13 @@ Usage: gavel <command> [options]
 
 Commands:
   serve      run the service: HTTP/WebSocket API, engine, embedded store (gavel serve --help)
+  load       a load generator for a running gavel (gavel load --help)
   replay     run auction commands (JSON lines on stdin) through the engine on a simulated
              clock and print every decision and the final state (gavel replay --help)
   version    print the version
   help       print this help
 
-Not yet available: load, dlq, audit (see README.md).
+Not yet available: dlq, audit (see README.md).
 )";
 
 bool wants_help(int argc, char** argv, int from) {
@@ -59,6 +61,13 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     return run_serve(std::vector<std::string>(argv + 2, argv + argc), environ);
+  }
+  if (command == "load") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << load_help();
+      return 0;
+    }
+    return run_load(std::vector<std::string>(argv + 2, argv + argc));
   }
   if (command == "replay") {
     if (wants_help(argc, argv, 2)) {

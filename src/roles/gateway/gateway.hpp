@@ -115,8 +115,8 @@ class Gateway {
   void start_websocket(boost::beast::tcp_stream stream, Request request);
 
   // gateway_api.cpp: the API.
-  boost::asio::awaitable<Response> handle(Request& request);
-  boost::asio::awaitable<Response> route(Request& request, const std::string& request_id);
+  boost::asio::awaitable<Response> handle(Request& request,
+                                          const boost::asio::any_io_executor& executor);
   Response json_response(const Request& request, unsigned status,
                          const boost::json::value& body) const;
   Response error_response(const Request& request, const ApiError& error) const;

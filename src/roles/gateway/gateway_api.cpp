@@ -109,28 +109,18 @@ json::value parse_json_value(const std::string& text) {
   return ec ? json::value(nullptr) : value;
 }
 
-std::string_view role_name(ports::Role role) {
-  switch (role) {
-    case ports::Role::bidder:
-      return "bidder";
-    case ports::Role::seller:
-      return "seller";
-    case ports::Role::admin:
-      return "admin";
-  }
-  return "";
-}
-
 }  // namespace
 
 /// The handlers. One instance per request; runs on the connection's strand.
 class Api {
  public:
-  Api(Gateway& gateway, Request& request, std::string request_id)
+  Api(Gateway& gateway, Request& request, std::string request_id,
+      const asio::any_io_executor& executor)
       : g_(gateway),
         request_(request),
         request_id_(std::move(request_id)),
-        target_(parse_target(request.target())) {}
+        target_(parse_target(request.target())),
+        executor_(executor) {}
 
   asio::awaitable<Response> dispatch();
 
@@ -220,10 +210,16 @@ class Api {
   Response bid_answer(const std::string& bid_id, const roles::DecidedCommand& decided) const;
   json::object stored_bid_json(const ports::StoredBid& bid, bool owner) const;
 
+  template <typename T, typename Start>
+  asio::awaitable<ports::Result<T>> async_call_here(Start start) {
+    return async_call<T>(executor_, std::move(start));  // executor_ outlives the call
+  }
+
   Gateway& g_;
   Request& request_;
   std::string request_id_;
   Target target_;
+  asio::any_io_executor executor_;  ///< the connection's strand
 };
 
 asio::awaitable<Response> Api::dispatch() {
@@ -300,14 +296,13 @@ asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(const wire::CommandEnvelope
                                                      const std::string& dedup_id,
                                                      std::chrono::milliseconds wait) {
   Enqueued out;
-  auto executor = co_await asio::this_coro::executor;
-  auto waiter = g_.deps_.waiters.expect(envelope.command_id, executor);
+  auto waiter = g_.deps_.waiters.expect(envelope.command_id, executor_);
   g_.deps_.waiters.mark_queued(envelope.command_id);
   std::vector<ports::OutgoingMessage> messages;
   messages.push_back({domain::target_of(envelope.command).str(), dedup_id,
                       domain::time_of(envelope.command),
                       json::serialize(wire::command_json(envelope))});
-  auto sent = co_await async_call<std::vector<ports::SendReceipt>>(
+  auto sent = co_await async_call_here<std::vector<ports::SendReceipt>>(
       [&](auto done) { g_.deps_.queue.send(std::move(messages), std::move(done)); });
   if (!sent) {
     g_.deps_.waiters.forget(envelope.command_id, waiter);
@@ -389,7 +384,7 @@ asio::awaitable<Response> Api::place_bid() {
 
   // A retry with the same key gets the first answer.
   if (!idempotency_key.empty()) {
-    auto stored = co_await async_call<std::optional<ports::StoredBid>>([&](auto done) {
+    auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
       g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
     });
     if (stored && stored.value()) {
@@ -401,7 +396,7 @@ asio::awaitable<Response> Api::place_bid() {
   }
 
   // Fast reject from the cache: unknown, over, wrong currency, the seller, or too low.
-  auto cached = co_await async_call<std::vector<std::optional<ports::CachedAuction>>>(
+  auto cached = co_await async_call_here<std::vector<std::optional<ports::CachedAuction>>>(
       [&](auto done) { g_.deps_.cache.get({auction_id}, std::move(done)); });
   if (cached && !cached.value().empty() && cached.value()[0]) {
     const json::value view = parse_json_value(cached.value()[0]->body);
@@ -435,7 +430,7 @@ asio::awaitable<Response> Api::place_bid() {
     }
   } else if (cached) {
     // Not in the cache: the store is the truth.
-    auto stored = co_await async_call<std::optional<ports::StoredAuction>>(
+    auto stored = co_await async_call_here<std::optional<ports::StoredAuction>>(
         [&](auto done) { g_.deps_.store.get_auction(auction_id, std::move(done)); });
     if (stored && !stored.value()) co_return fail(Reason::auction_not_found, "no such auction");
   }
@@ -456,8 +451,7 @@ asio::awaitable<Response> Api::place_bid() {
   if (!scoped_key.empty()) {
     if (auto holder = g_.deps_.waiters.claim_key(scoped_key, bid_id)) {
       // The same key is in flight right now: wait for that bid instead of placing another.
-      auto executor = co_await asio::this_coro::executor;
-      auto waiter = g_.deps_.waiters.expect(*holder, executor);
+      auto waiter = g_.deps_.waiters.expect(*holder, executor_);
       const auto limit = g_.options_.ack_after_commit ? g_.options_.limits.command_timeout
                                                       : wait.value_or(std::chrono::milliseconds(0));
       if (limit.count() > 0 && !waiter->result && g_.deps_.waiters.queued(*holder)) {
@@ -542,7 +536,7 @@ asio::awaitable<Response> Api::get_auction() {
   const std::string& text = segment(2);
   if (!domain::is_valid_id(text)) co_return fail(Reason::auction_not_found, "no such auction");
   const domain::AuctionId id{text};
-  auto cached = co_await async_call<std::vector<std::optional<ports::CachedAuction>>>(
+  auto cached = co_await async_call_here<std::vector<std::optional<ports::CachedAuction>>>(
       [&](auto done) { g_.deps_.cache.get({id}, std::move(done)); });
   if (cached && !cached.value().empty() && cached.value()[0]) {
     Response response{http::status::ok, request_.version()};
@@ -552,7 +546,7 @@ asio::awaitable<Response> Api::get_auction() {
     response.prepare_payload();
     co_return response;
   }
-  auto stored = co_await async_call<std::optional<ports::StoredAuction>>(
+  auto stored = co_await async_call_here<std::optional<ports::StoredAuction>>(
       [&](auto done) { g_.deps_.store.get_auction(id, std::move(done)); });
   if (!stored) co_return fail(503, "store_unavailable", stored.error().message);
   if (!stored.value()) co_return fail(Reason::auction_not_found, "no such auction");
@@ -584,7 +578,7 @@ asio::awaitable<Response> Api::list_auctions() {
       co_return fail(400, "invalid_request", "after must be an auction id", "after");
     query.after = domain::AuctionId{*after};
   }
-  auto page = co_await async_call<std::vector<ports::StoredAuction>>(
+  auto page = co_await async_call_here<std::vector<ports::StoredAuction>>(
       [&](auto done) { g_.deps_.store.list_auctions(query, std::move(done)); });
   if (!page) co_return fail(503, "store_unavailable", page.error().message);
   json::array auctions;
@@ -621,7 +615,7 @@ asio::awaitable<Response> Api::get_bid() {
   const ports::Principal& principal = std::get<ports::Principal>(who);
   const std::string& text = segment(2);
   if (!domain::is_valid_id(text)) co_return fail(Reason::bid_not_found, "no such bid");
-  auto stored = co_await async_call<std::optional<ports::StoredBid>>(
+  auto stored = co_await async_call_here<std::optional<ports::StoredBid>>(
       [&](auto done) { g_.deps_.store.get_bid(domain::BidId{text}, std::move(done)); });
   if (!stored) co_return fail(503, "store_unavailable", stored.error().message);
   if (stored.value()) {
@@ -650,11 +644,11 @@ asio::awaitable<Response> Api::list_bids() {
     after = static_cast<std::uint64_t>(*value);
   }
   const domain::AuctionId id{text};
-  auto auction = co_await async_call<std::optional<ports::StoredAuction>>(
+  auto auction = co_await async_call_here<std::optional<ports::StoredAuction>>(
       [&](auto done) { g_.deps_.store.get_auction(id, std::move(done)); });
   if (!auction) co_return fail(503, "store_unavailable", auction.error().message);
   if (!auction.value()) co_return fail(Reason::auction_not_found, "no such auction");
-  auto page = co_await async_call<std::vector<ports::StoredBid>>(
+  auto page = co_await async_call_here<std::vector<ports::StoredBid>>(
       [&](auto done) { g_.deps_.store.list_bids(id, after, *limit, std::move(done)); });
   if (!page) co_return fail(503, "store_unavailable", page.error().message);
   // Maxima are private; an admin (auditing, replaying the decided order) sees them.
@@ -762,13 +756,14 @@ Response Api::static_file() const {
   return response;
 }
 
-asio::awaitable<Response> Gateway::handle(Request& request) {
+asio::awaitable<Response> Gateway::handle(Request& request, const asio::any_io_executor& executor) {
   ++metrics_.http_requests;
   std::string request_id{request["X-Request-Id"]};
   if (request_id.empty() || request_id.size() > 64 || !domain::is_valid_id(request_id)) {
     request_id = ids_.next(deps_.clock.now());
   }
-  Response response = co_await Api{*this, request, request_id}.dispatch();
+  Api api{*this, request, request_id, executor};
+  Response response = co_await api.dispatch();
   response.set("X-Request-Id", request_id);
   if (response.result_int() >= 400) ++metrics_.http_errors;
   co_return response;

@@ -100,6 +100,7 @@ asio::awaitable<void> Gateway::http_session(tcp::socket socket) {
   } count{metrics_.connections};
 
   beast::tcp_stream stream{std::move(socket)};
+  const asio::any_io_executor executor = stream.get_executor();
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -145,7 +146,7 @@ asio::awaitable<void> Gateway::http_session(tcp::socket socket) {
       start_websocket(std::move(stream), std::move(request));
       co_return;
     }
-    Response response = co_await handle(request);
+    Response response = co_await handle(request, executor);
     if (draining_.load()) response.keep_alive(false);
     stream.expires_after(options_.limits.idle_timeout);
     co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));

@@ -221,6 +221,7 @@ void WsSession::conflate() {
 
 asio::awaitable<void> WsSession::write_loop() {
   auto self = shared_from_this();
+  const asio::any_io_executor executor = ws_.get_executor();
   while (!closed_) {
     if (close_requested_) {
       // The close frame is a write: sent here, so it never overlaps another write.
@@ -242,6 +243,7 @@ asio::awaitable<void> WsSession::write_loop() {
     std::shared_ptr<const std::string> text = next.message;
     if (text == nullptr) {
       auto cached = co_await async_call<std::vector<std::optional<ports::CachedAuction>>>(
+          executor,
           [&](auto done) { gateway_.deps_.cache.get({next.snapshot_of}, std::move(done)); });
       json::object snapshot{{"type", "snapshot"}, {"auctionId", next.snapshot_of.view()}};
       if (cached && !cached.value().empty() && cached.value()[0]) {

@@ -27,13 +27,16 @@ std::string IdGenerator::next(domain::Timestamp now) {
     }
     std::copy(last_random_.begin(), last_random_.end(), bytes.begin() + 6);
   }
-  // 128 bits → 26 base32 digits, most significant first (the top digit holds 3 bits).
+  // 128 bits → 26 base32 digits, most significant first: read as a 130-bit number whose top
+  // two bits are zero, 5 bits per digit.
   std::string out(26, '0');
-  unsigned __int128 value = 0;
-  for (const auto byte : bytes) value = (value << 8) | byte;
-  for (int i = 25; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = kAlphabet[static_cast<unsigned>(value & 31U)];
-    value >>= 5;
+  for (int digit = 0; digit < 26; ++digit) {
+    unsigned value = 0;
+    for (int bit = digit * 5 - 2; bit < digit * 5 + 3; ++bit) {
+      value <<= 1;
+      if (bit >= 0) value |= (bytes[static_cast<std::size_t>(bit / 8)] >> (7 - bit % 8)) & 1U;
+    }
+    out[static_cast<std::size_t>(digit)] = kAlphabet[value];
   }
   return out;
 }
