@@ -32,6 +32,14 @@ EngineHost::~EngineHost() {
 }
 
 void EngineHost::start() {
+  recover();
+  running_ = true;
+  thread_ = std::thread([this] {
+    while (running_.load()) run_once();
+  });
+}
+
+void EngineHost::recover() {
   AuctionId after;
   std::vector<ports::CachedAuction> views;
   for (;;) {
@@ -57,10 +65,6 @@ void EngineHost::start() {
     ports::call_blocking<void>([&](auto done) { cache_.put(std::move(views), std::move(done)); });
   }
   publish_pending_outbox();
-  running_ = true;
-  thread_ = std::thread([this] {
-    while (running_.load()) run_once();
-  });
 }
 
 void EngineHost::stop() {
@@ -117,7 +121,6 @@ EngineHost::Parsed EngineHost::parse(const std::vector<ports::Delivery>& deliver
       parsed.duplicates.push_back(delivery.receipt);
       continue;
     }
-    unfinished_.emplace(delivery.message_id, delivery.event_time);
     parsed.envelopes.push_back(std::move(std::get<wire::CommandEnvelope>(envelope)));
     parsed.receipts.push_back(delivery.receipt);
   }
@@ -280,6 +283,8 @@ std::size_t EngineHost::run_once() {
   commands.reserve(parsed.envelopes.size());
   for (const auto& envelope : parsed.envelopes) commands.push_back(envelope.command);
   engine_.process(commands, result);
+  // This batch's messages are decided now (if its commit fails, closings roll back with it).
+  for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
   engine_.advance(safe_until(), result.events);
   if (parsed.envelopes.empty() && result.events.empty()) return 0;
 
@@ -300,10 +305,16 @@ std::size_t EngineHost::run_once() {
                     std::move(done));
       });
     }
+    // They come again and hold closing auctions open until decided, except those at their
+    // last delivery: the queue dead-letters them now and an operator decides what they become.
+    for (const auto& delivery : received.value()) {
+      if (delivery.delivery_count < options_.max_deliveries) {
+        unfinished_.emplace(delivery.message_id, delivery.event_time);
+      }
+    }
     std::this_thread::sleep_for(options_.retry_backoff);
     return 0;
   }
-  for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
   ++stats_.batches;
   stats_.commands += parsed.envelopes.size();
   for (const auto& decision : result.decisions) {

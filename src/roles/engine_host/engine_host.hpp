@@ -28,6 +28,9 @@ struct EngineHostOptions {
   std::size_t batch_size = 256;
   domain::Duration receive_wait = std::chrono::milliseconds(20);
   domain::Duration visibility = std::chrono::seconds(30);
+  /// The queue's max deliveries: a message failed that often is dead-lettered by the queue,
+  /// so it stops holding the watermark down (keep equal to the queue's setting).
+  int max_deliveries = 5;
   /// How long to back off after a failed batch (store or queue unavailable).
   domain::Duration retry_backoff = std::chrono::milliseconds(200);
 };
@@ -65,8 +68,11 @@ class EngineHost {
   /// Called on the engine thread after each durable batch (keep it short: post elsewhere).
   void set_listener(Listener listener) { listener_ = std::move(listener); }
 
-  /// Loads every auction from the store, republishes unpublished outbox events, refills the
-  /// cache, then starts the engine thread. Throws std::runtime_error if the store is unreachable.
+  /// Loads every auction from the store, republishes unpublished outbox events and refills the
+  /// cache. Throws std::runtime_error if the store is unreachable.
+  void recover();
+
+  /// recover(), then runs batches on the engine thread until stop().
   void start();
 
   /// Stops taking new batches, finishes the one in flight, and joins the thread. Idempotent.
@@ -110,9 +116,9 @@ class EngineHost {
   engine::Engine engine_;
   /// The seq of each auction as the store holds it: the condition of the next write.
   std::unordered_map<domain::AuctionId, std::uint64_t> stored_seq_;
-  /// Deliveries received but not yet acknowledged, by message id, with their event time: they
-  /// hold the watermark down until decided (a nacked message was delivered once, so the
-  /// queue's own watermark no longer counts it).
+  /// Deliveries whose batch failed, by message id, with their event time: they hold the
+  /// watermark down until decided (a nacked message was delivered once, so the queue's own
+  /// watermark no longer counts it).
   std::map<std::string, domain::Timestamp> unfinished_;
   bool outbox_dirty_ = true;
 

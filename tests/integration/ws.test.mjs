@@ -1,0 +1,208 @@
+// WebSocket: snapshots, events with seq, per-user notifications, refusals, bad messages.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sleep, startServer, uid, wsRoundTrip } from './harness.mjs';
+
+let server;
+let seller;
+let alice;
+let bob;
+const sockets = [];
+
+before(async () => {
+  server = await startServer();
+  seller = await server.token('sally', ['seller']);
+  alice = await server.token('alice', ['bidder']);
+  bob = await server.token('bob', ['bidder']);
+});
+
+after(async () => {
+  for (const s of sockets) s.terminate();
+  await server?.cleanup();
+});
+
+async function open(options) {
+  const client = await server.openWs(options);
+  sockets.push(client);
+  return client;
+}
+
+const eventsOf = (client, auctionId) =>
+  client.messages.filter((m) => m.auctionId === auctionId && m.type !== 'snapshot' && m.type !== 'notification');
+
+describe('subscribe, snapshot, events', () => {
+  test('snapshot with seq, then bid.accepted/outbid/auction.extended/auction.closed in seq order', async () => {
+    // Soft close covers the whole (short) auction: every bid that moves the price extends it.
+    const a = await server.createAuction(seller, {
+      startingPrice: 1000,
+      durationSeconds: 2,
+      softCloseSeconds: 60,
+      extensionSeconds: 3,
+    });
+    const watcher = await open({ token: bob });
+    watcher.subscribe(a.id);
+    const snapshot = await watcher.waitFor((m) => m.type === 'snapshot' && m.auctionId === a.id);
+    assert.equal(snapshot.seq, a.seq);
+    assert.deepEqual(snapshot.auction, a);
+
+    const first = await server.bid(a.id, alice, { amount: 1000, maxAmount: 1500 }, { key: uid(), wait: 5000 });
+    assert.equal(first.status, 200);
+    const second = await server.bid(a.id, bob, { amount: 2000 }, { key: uid(), wait: 5000 });
+    assert.equal(second.status, 200);
+    assert.equal(second.body.leading, true);
+    const endsAt = second.body.auction.endsAt;
+    assert.ok(Date.parse(endsAt) > Date.parse(a.endsAt), 'the bid extended the auction');
+
+    const closed = await watcher.waitFor((m) => m.type === 'auction.closed' && m.auctionId === a.id, 10_000);
+    assert.equal(closed.result, 'sold');
+    assert.equal(closed.winnerId, 'bob');
+    assert.equal(closed.price, 2000);
+
+    const events = eventsOf(watcher, a.id);
+    const types = events.map((e) => e.type);
+    assert.deepEqual(types, [
+      'bid.accepted', // alice leads at 1000
+      'auction.extended',
+      'bid.accepted', // bob takes the lead at 2000
+      'outbid', // alice
+      'auction.extended',
+      'auction.closed',
+    ]);
+    const accepted = events.filter((e) => e.type === 'bid.accepted');
+    assert.deepEqual(accepted.map((e) => [e.bidId, e.bidderId, e.amount, e.price, e.leaderId]), [
+      [first.body.bidId, 'alice', 1000, 1000, 'alice'],
+      [second.body.bidId, 'bob', 2000, 2000, 'bob'],
+    ]);
+    assert.equal(events.find((e) => e.type === 'outbid').userId, 'alice');
+    assert.equal(events.filter((e) => e.type === 'auction.extended').at(-1).endsAt, endsAt);
+    // seq: every change raises it by one; the events of one change share it.
+    const changes = events.filter((e) => e.type === 'bid.accepted' || e.type === 'auction.closed');
+    assert.deepEqual(changes.map((e) => e.seq), [snapshot.seq + 1, snapshot.seq + 2, snapshot.seq + 3]);
+    for (let i = 1; i < events.length; ++i) assert.ok(events[i].seq >= events[i - 1].seq, 'seq never goes down');
+    for (const e of events) {
+      assert.equal(typeof e.id, 'string');
+      if (e.type !== 'bid.accepted' && e.type !== 'auction.closed') {
+        assert.equal(e.seq, events[events.indexOf(e) - 1].seq, `${e.type} belongs to the change before it`);
+      }
+    }
+    assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'event ids are unique');
+    const view = await server.auction(a.id);
+    assert.equal(view.seq, closed.seq);
+    assert.equal(view.status, 'closed');
+  });
+
+  test('a snapshot of an unknown auction says so', async () => {
+    const client = await open({});
+    client.subscribe('no-such-auction');
+    const snap = await client.waitFor((m) => m.type === 'snapshot');
+    assert.equal(snap.auctionId, 'no-such-auction');
+    assert.equal(snap.seq, 0);
+    assert.equal(snap.auction, null);
+    assert.equal(snap.error.code, 'auction_not_found');
+  });
+
+  test('anonymous watchers and bearer-header tokens are accepted', async () => {
+    const a = await server.createAuction(seller);
+    for (const options of [{}, { token: alice, bearer: true }]) {
+      const client = await open(options);
+      client.subscribe(a.id);
+      const snap = await client.waitFor((m) => m.type === 'snapshot');
+      assert.equal(snap.auction.id, a.id);
+    }
+  });
+
+  test('unsubscribe stops the events', async () => {
+    const a = await server.createAuction(seller);
+    const control = await open({});
+    const leaving = await open({});
+    control.subscribe(a.id);
+    leaving.subscribe(a.id);
+    await control.waitFor((m) => m.type === 'snapshot');
+    await leaving.waitFor((m) => m.type === 'snapshot');
+    const r1 = await server.bid(a.id, alice, { amount: 1000 }, { key: uid(), wait: 5000 });
+    assert.equal(r1.status, 200);
+    await leaving.waitFor((m) => m.type === 'bid.accepted' && m.bidId === r1.body.bidId);
+    leaving.send({ op: 'unsubscribe', auctions: [a.id] });
+    await wsRoundTrip(leaving);
+    const from = leaving.messages.length;
+    const r2 = await server.bid(a.id, bob, { amount: 2000 }, { key: uid(), wait: 5000 });
+    assert.equal(r2.status, 200);
+    await control.waitFor((m) => m.type === 'bid.accepted' && m.bidId === r2.body.bidId);
+    await sleep(200);
+    await wsRoundTrip(leaving);
+    const late = leaving.messages.slice(from).filter((m) => m.auctionId === a.id);
+    assert.deepEqual(late, []);
+  });
+});
+
+describe('notifications', () => {
+  test('outbid and leading notices reach the user’s own socket only', async () => {
+    const a = await server.createAuction(seller, { startingPrice: 1000 });
+    const aliceWs = await open({ token: alice });
+    const bobWs = await open({ token: bob });
+    const anon = await open({});
+    await Promise.all([wsRoundTrip(aliceWs), wsRoundTrip(bobWs), wsRoundTrip(anon)]);
+    const r1 = await server.bid(a.id, alice, { amount: 1000 }, { key: uid(), wait: 5000 });
+    assert.equal(r1.status, 200);
+    const leading = await aliceWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'leading');
+    assert.equal(leading.seq, r1.body.auction.seq);
+    assert.equal(leading.price, 1000);
+    const r2 = await server.bid(a.id, bob, { amount: 1500 }, { key: uid(), wait: 5000 });
+    assert.equal(r2.status, 200);
+    const outbid = await aliceWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'outbid');
+    assert.equal(outbid.seq, r2.body.auction.seq);
+    assert.equal(outbid.price, 1500);
+    const bobLeading = await bobWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'leading');
+    assert.equal(bobLeading.seq, r2.body.auction.seq);
+    await sleep(200);
+    await Promise.all([wsRoundTrip(aliceWs), wsRoundTrip(bobWs), wsRoundTrip(anon)]);
+    const kinds = (c) => c.messages.filter((m) => m.type === 'notification' && m.auctionId === a.id).map((m) => m.kind);
+    assert.deepEqual(kinds(aliceWs), ['leading', 'outbid']);
+    assert.deepEqual(kinds(bobWs), ['leading']);
+    assert.deepEqual(kinds(anon), []);
+    // Not subscribed to the auction: no auction events, only the user's notices.
+    assert.deepEqual(aliceWs.messages.filter((m) => m.auctionId === a.id && m.type !== 'notification'), []);
+  });
+});
+
+describe('refusals and bad messages', () => {
+  test('an invalid token on upgrade is refused with 401 invalid_token', async () => {
+    for (const token of ['not-a-token', `${alice.slice(0, -4)}AAAA`]) {
+      await assert.rejects(server.openWs({ token }), (error) => {
+        assert.equal(error.status, 401);
+        assert.equal(error.body?.error?.code, 'invalid_token');
+        return true;
+      });
+    }
+    await assert.rejects(server.openWs({ path: '/v1/elsewhere' }), (error) => error.status === 404);
+  });
+
+  test('malformed messages get an error message; the socket stays usable', async () => {
+    const a = await server.createAuction(seller);
+    const client = await open({ token: bob });
+    const cases = [
+      ['this is not json', 'malformed_json'],
+      ['[1,2]', 'malformed_json'],
+      [JSON.stringify({ auctions: [a.id] }), 'invalid_request'],
+      [JSON.stringify({ op: 'dance' }), 'invalid_request'],
+      [JSON.stringify({ op: 'subscribe', auctions: a.id }), 'invalid_request'],
+      [JSON.stringify({ op: 'subscribe', auctions: ['bad id'] }), 'invalid_request'],
+      [JSON.stringify({ op: 'subscribe', auctions: [42] }), 'invalid_request'],
+    ];
+    for (const [text, code] of cases) {
+      const from = client.messages.length;
+      client.send(text);
+      const error = await client.waitFor((m) => m.type === 'error', 5_000, { from });
+      assert.equal(error.error.code, code, text);
+      assert.equal(typeof error.error.message, 'string');
+    }
+    assert.equal(client.closeInfo, null);
+    client.subscribe(a.id);
+    const snap = await client.waitFor((m) => m.type === 'snapshot' && m.auctionId === a.id);
+    assert.equal(snap.seq, a.seq);
+    // A message over the limit (4 KiB) closes the socket: 1009 (message too big).
+    client.send(JSON.stringify({ op: 'subscribe', auctions: ['x'.repeat(5000)] }));
+    const closed = await client.waitForClose(5_000);
+    assert.equal(closed.code, 1009);
+  });
+});

@@ -1,0 +1,379 @@
+// The engine host on memory adapters and simulated time: batches, durability before the ack,
+// roll-back on a failed commit, redelivery after a lost ack, fair close, recovery.
+#include "roles/engine_host/engine_host.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "adapters/memory/memory_cache.hpp"
+#include "adapters/memory/memory_queue.hpp"
+#include "adapters/memory/memory_store.hpp"
+#include "adapters/memory/memory_topic.hpp"
+#include "adapters/memory/simulated_clock.hpp"
+#include "ports/blocking.hpp"
+#include "ports/wire/command_json.hpp"
+#include "support/auction_builders.hpp"
+
+namespace gavel::roles {
+namespace {
+
+namespace json = boost::json;
+using testing::at;
+
+/// A store whose next N commits fail (fault injection by wrapping the real adapter).
+class FailingStore final : public ports::Store {
+ public:
+  explicit FailingStore(ports::Store& inner) : inner_(inner) {}
+  void fail_next_commits(int n, ports::ErrorKind kind = ports::ErrorKind::retryable) {
+    failures_ = n;
+    kind_ = kind;
+  }
+  int commits = 0;
+
+  void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
+    ++commits;
+    if (failures_ > 0) {
+      --failures_;
+      done(ports::Error{kind_, "injected failure"});
+      return;
+    }
+    inner_.commit(std::move(batch), std::move(done));
+  }
+  void get_auction(const domain::AuctionId& id,
+                   ports::Callback<std::optional<ports::StoredAuction>> done) override {
+    inner_.get_auction(id, std::move(done));
+  }
+  void list_auctions(const ports::AuctionListQuery& query,
+                     ports::Callback<std::vector<ports::StoredAuction>> done) override {
+    inner_.list_auctions(query, std::move(done));
+  }
+  void find_bid_by_key(const domain::UserId& bidder, const std::string& key,
+                       ports::Callback<std::optional<ports::StoredBid>> done) override {
+    inner_.find_bid_by_key(bidder, key, std::move(done));
+  }
+  void get_bid(const domain::BidId& id,
+               ports::Callback<std::optional<ports::StoredBid>> done) override {
+    inner_.get_bid(id, std::move(done));
+  }
+  void list_bids(const domain::AuctionId& id, std::uint64_t after, std::size_t limit,
+                 ports::Callback<std::vector<ports::StoredBid>> done) override {
+    inner_.list_bids(id, after, limit, std::move(done));
+  }
+  void pending_events(std::size_t limit,
+                      ports::Callback<std::vector<domain::Event>> done) override {
+    inner_.pending_events(limit, std::move(done));
+  }
+  void mark_published(std::vector<std::string> ids, ports::Callback<void> done) override {
+    inner_.mark_published(std::move(ids), std::move(done));
+  }
+
+ private:
+  ports::Store& inner_;
+  int failures_ = 0;
+  ports::ErrorKind kind_ = ports::ErrorKind::retryable;
+};
+
+/// A queue whose next N acks are lost (the engine died between its commit and its ack).
+class LosingAcksQueue final : public ports::Queue {
+ public:
+  explicit LosingAcksQueue(ports::Queue& inner) : inner_(inner) {}
+  int lose_next_acks = 0;
+
+  void send(std::vector<ports::OutgoingMessage> m,
+            ports::Callback<std::vector<ports::SendReceipt>> d) override {
+    inner_.send(std::move(m), std::move(d));
+  }
+  void receive(ports::ReceiveOptions o, ports::Callback<std::vector<ports::Delivery>> d) override {
+    inner_.receive(o, std::move(d));
+  }
+  void ack(std::vector<std::string> receipts, ports::Callback<void> done) override {
+    if (lose_next_acks > 0) {
+      --lose_next_acks;
+      done(ports::Error{ports::ErrorKind::retryable, "ack lost"});
+      return;
+    }
+    inner_.ack(std::move(receipts), std::move(done));
+  }
+  void nack(std::vector<std::string> r, std::string reason, ports::Callback<void> d) override {
+    inner_.nack(std::move(r), std::move(reason), std::move(d));
+  }
+  void dead_letter(std::vector<std::string> r, std::string reason,
+                   ports::Callback<void> d) override {
+    inner_.dead_letter(std::move(r), std::move(reason), std::move(d));
+  }
+  void list_dead_letters(std::size_t limit,
+                         ports::Callback<std::vector<ports::DeadLetter>> d) override {
+    inner_.list_dead_letters(limit, std::move(d));
+  }
+  void redrive(std::vector<std::string> ids, ports::Callback<std::size_t> d) override {
+    inner_.redrive(std::move(ids), std::move(d));
+  }
+  void purge_dead_letters(ports::Callback<std::size_t> d) override {
+    inner_.purge_dead_letters(std::move(d));
+  }
+  void watermark(ports::Callback<domain::Timestamp> d) override { inner_.watermark(std::move(d)); }
+
+ private:
+  ports::Queue& inner_;
+};
+
+class EngineHostTest : public ::testing::Test {
+ protected:
+  EngineHostTest()
+      : clock_(std::make_shared<adapters::memory::SimulatedClock>(at(-100))),
+        memory_queue_(clock_),
+        queue_(memory_queue_),
+        store_(memory_store_),
+        topic_(clock_),
+        watcher_(topic_.subscribe("test")) {}
+
+  std::unique_ptr<EngineHost> make_host() {
+    EngineHostOptions options;
+    options.receive_wait = domain::Duration{0};
+    options.retry_backoff = domain::Duration{0};
+    auto host = std::make_unique<EngineHost>(queue_, store_, cache_, topic_, *clock_, options);
+    host->set_listener([this](const std::vector<DecidedCommand>& decided) {
+      for (const auto& d : decided) decided_.push_back(d);
+    });
+    return host;
+  }
+
+  void send(const domain::Command& command, const std::string& id) {
+    wire::CommandEnvelope envelope{command, id, "", ""};
+    std::vector<ports::OutgoingMessage> messages{{domain::target_of(command).str(), id,
+                                                  domain::time_of(command),
+                                                  json::serialize(wire::command_json(envelope))}};
+    auto sent = ports::call_blocking<std::vector<ports::SendReceipt>>(
+        [&](auto done) { queue_.send(std::move(messages), std::move(done)); });
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+  }
+
+  void create(const std::string& id = "a1") {
+    domain::AuctionTerms terms = testing::terms(id);
+    send(domain::CreateAuction{terms, clock_->now()}, id);
+  }
+
+  void bid(const std::string& bid_id, const std::string& bidder, std::int64_t amount,
+           std::int64_t second, std::optional<std::int64_t> max = std::nullopt) {
+    send(domain::PlaceBid{domain::AuctionId{"a1"},
+                          testing::bid(bid_id, bidder, amount, max, second)},
+         bid_id);
+  }
+
+  /// Runs batches until the queue has nothing ready; answers how many commands were decided.
+  static std::size_t drain(EngineHost& host) {
+    std::size_t total = 0;
+    for (int i = 0; i < 100; ++i) {
+      const std::size_t decided = host.run_once();
+      if (decided == 0) break;
+      total += decided;
+    }
+    return total;
+  }
+
+  std::optional<ports::StoredBid> stored_bid(const std::string& id) {
+    return ports::call_blocking<std::optional<ports::StoredBid>>(
+               [&](auto done) { store_.get_bid(domain::BidId{id}, std::move(done)); })
+        .value();
+  }
+  std::optional<ports::StoredAuction> stored_auction(const std::string& id = "a1") {
+    return ports::call_blocking<std::optional<ports::StoredAuction>>(
+               [&](auto done) { store_.get_auction(domain::AuctionId{id}, std::move(done)); })
+        .value();
+  }
+  std::vector<std::string> published_types() {
+    auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+      watcher_->receive(1000, domain::Duration{0}, std::chrono::seconds(30), std::move(done));
+    });
+    std::vector<std::string> types;
+    for (const auto& d : received.value())
+      types.emplace_back(json::parse(d.body).at("type").as_string());
+    return types;
+  }
+
+  std::shared_ptr<adapters::memory::SimulatedClock> clock_;
+  adapters::memory::MemoryQueue memory_queue_;
+  LosingAcksQueue queue_;
+  adapters::memory::MemoryStore memory_store_;
+  FailingStore store_;
+  adapters::memory::MemoryCache cache_;
+  adapters::memory::MemoryTopic topic_;
+  ports::SubscriptionPtr watcher_;
+  std::vector<DecidedCommand> decided_;
+};
+
+TEST_F(EngineHostTest, ABatchIsDecidedCommittedCachedPublishedThenAcknowledged) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(11));
+  bid("b1", "alice", 1000, 10, 3000);
+  bid("b2", "bob", 1100, 11, 2000);
+  EXPECT_EQ(drain(*host), 3u);
+
+  ASSERT_EQ(decided_.size(), 3u);
+  EXPECT_EQ(decided_[1].command_id, "b1");
+  EXPECT_TRUE(decided_[1].decision.accepted);
+  EXPECT_FALSE(decided_[2].decision.leading);
+  const auto b2 = stored_bid("b2");
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(b2->decision.price, domain::Amount{2050});
+  EXPECT_EQ(stored_auction()->state.price, domain::Amount{2050});
+  auto cached = ports::call_blocking<std::vector<std::optional<ports::CachedAuction>>>(
+      [&](auto done) { cache_.get({domain::AuctionId{"a1"}}, std::move(done)); });
+  ASSERT_TRUE(cached.value()[0]);
+  EXPECT_EQ(cached.value()[0]->seq, stored_auction()->state.seq);
+  EXPECT_EQ(published_types(),
+            (std::vector<std::string>{"auction.created", "auction.opened", "bid.accepted",
+                                      "bid.accepted", "outbid"}));
+  EXPECT_EQ(host->run_once(), 0u);  // acknowledged: nothing comes again
+}
+
+TEST_F(EngineHostTest, AFailedCommitRollsBackAndTheRedeliveryDecidesEachBidOnce) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(11));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 10, 3000);
+  bid("b2", "bob", 1100, 11, 2000);
+  store_.fail_next_commits(1);
+  EXPECT_EQ(host->run_once(), 0u);
+  EXPECT_FALSE(stored_bid("b1"));
+  EXPECT_EQ(stored_auction()->state.accepted.size(), 0u);
+
+  EXPECT_EQ(host->run_once(), 2u);  // nacked at once, so redelivered now
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  EXPECT_EQ(stored_auction()->state.price, domain::Amount{2050});
+  EXPECT_EQ(stored_auction()->state.accepted.size(), 2u);  // not 4: the first try left no trace
+  EXPECT_EQ(host->stats().failed_batches.load(), 1u);
+}
+
+TEST_F(EngineHostTest, AFailedCommitOfANewAuctionForgetsIt) {
+  auto host = make_host();
+  host->recover();
+  create();
+  store_.fail_next_commits(1);
+  EXPECT_EQ(host->run_once(), 0u);
+  EXPECT_EQ(host->auctions(), 0u);
+  EXPECT_EQ(host->run_once(), 1u);
+  EXPECT_EQ(host->auctions(), 1u);
+  EXPECT_TRUE(stored_auction());
+}
+
+TEST_F(EngineHostTest, ABidRedeliveredAfterALostAckIsNotJudgedTwice) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(10));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 10);
+  queue_.lose_next_acks = 1;
+  ASSERT_EQ(host->run_once(), 1u);  // committed, but the ack is lost
+  const auto seq = stored_auction()->state.seq;
+
+  clock_->advance_by(std::chrono::seconds(31));  // the visibility timeout: it comes again
+  EXPECT_EQ(host->run_once(), 0u);               // recognised as decided, acknowledged
+  EXPECT_EQ(stored_auction()->state.seq, seq);
+  EXPECT_EQ(stored_auction()->state.accepted.size(), 1u);
+  clock_->advance_by(std::chrono::seconds(31));
+  EXPECT_EQ(host->run_once(), 0u);
+}
+
+TEST_F(EngineHostTest, TheCloseWaitsForTheWatermarkNotJustTheClock) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(20));
+  ASSERT_EQ(host->run_once(), 1u);
+  // The clock passes endsAt (600) but the memory queue's lateness bound (2 s) means a bid
+  // stamped before 600 may still be on its way: no close yet.
+  clock_->advance_to(at(601));
+  host->run_once();
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::open);
+  bid("late-but-in-time", "alice", 1000, 599);  // stamped at 599.0, arrives at 601
+  host->run_once();
+  EXPECT_TRUE(stored_bid("late-but-in-time")->decision.accepted);
+  clock_->advance_to(at(602) + std::chrono::milliseconds(1));
+  host->run_once();
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+}
+
+TEST_F(EngineHostTest, AnInTimeBidWhoseBatchFailedHoldsTheCloseUntilDecided) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(598));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 597);
+  store_.fail_next_commits(4);
+  for (int i = 0; i < 4; ++i) host->run_once();  // delivered four times, never committed
+  clock_->advance_to(at(700));                   // far past endsAt and the lateness bound
+  ASSERT_EQ(host->run_once(), 1u);
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+}
+
+TEST_F(EngineHostTest, AMessageDeadLetteredAfterMaxDeliveriesNoLongerHoldsTheClose) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(598));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 597);
+  store_.fail_next_commits(5);
+  for (int i = 0; i < 5; ++i) host->run_once();  // the fifth failure dead-letters it
+  clock_->advance_to(at(700));
+  host->run_once();
+  EXPECT_FALSE(stored_bid("b1"));
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+  EXPECT_EQ(stored_auction()->state.result, domain::AuctionResult::unsold);
+  auto dead = ports::call_blocking<std::vector<ports::DeadLetter>>(
+      [&](auto done) { queue_.list_dead_letters(10, std::move(done)); });
+  ASSERT_EQ(dead.value().size(), 1u);
+  EXPECT_EQ(dead.value()[0].delivery_count, 5);
+}
+
+TEST_F(EngineHostTest, AnUnparseableMessageIsDeadLettered) {
+  auto host = make_host();
+  host->recover();
+  std::vector<ports::OutgoingMessage> junk{{"a1", "junk", clock_->now(), "{not json"}};
+  ASSERT_TRUE(ports::call_blocking<std::vector<ports::SendReceipt>>([&](auto done) {
+                queue_.send(std::move(junk), std::move(done));
+              }).ok());
+  EXPECT_EQ(host->run_once(), 0u);
+  auto dead = ports::call_blocking<std::vector<ports::DeadLetter>>(
+      [&](auto done) { queue_.list_dead_letters(10, std::move(done)); });
+  ASSERT_EQ(dead.value().size(), 1u);
+  EXPECT_EQ(dead.value()[0].body, "{not json");
+  EXPECT_NE(dead.value()[0].reason.find("unparseable"), std::string::npos);
+}
+
+TEST_F(EngineHostTest, ARestartedHostRecoversTheAuctionsFromTheStore) {
+  {
+    auto host = make_host();
+    host->recover();
+    create();
+    clock_->advance_to(at(10));
+    bid("b1", "alice", 1500, 10);
+    ASSERT_EQ(host->run_once(), 2u);
+  }
+  cache_.clear([](ports::Result<void>) {});
+  auto host = make_host();
+  host->recover();
+  EXPECT_EQ(host->auctions(), 1u);
+  auto cached = ports::call_blocking<std::vector<std::optional<ports::CachedAuction>>>(
+      [&](auto done) { cache_.get({domain::AuctionId{"a1"}}, std::move(done)); });
+  ASSERT_TRUE(cached.value()[0]);  // the cache is rebuilt from the store
+  clock_->advance_to(at(11));
+  bid("b2", "bob", 1500, 11);  // too low now: the recovered price is 1500
+  ASSERT_EQ(host->run_once(), 1u);
+  EXPECT_EQ(stored_bid("b2")->decision.reason, domain::Reason::bid_too_low);
+  EXPECT_EQ(stored_bid("b2")->decision.min_next_bid, domain::Amount{1550});
+}
+
+}  // namespace
+}  // namespace gavel::roles
