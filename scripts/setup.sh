@@ -7,9 +7,9 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config clang-format clang-tidy
   # libraries
-  libboost1.81-dev libboost-json1.81-dev libssl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev
+  # tests and benchmarks (chromium: the web UI's browser test; nodejs/npm come with the machine)
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev chromium
 )
 
 missing=()
@@ -20,13 +20,22 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
-  exit 0
+  echo "setup: all ${#packages[@]} Debian packages present"
+else
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# npm packages of the integration and browser tests (ws, playwright-core), from the lock file.
+cd "$(dirname "$0")/.."
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: npm not found: the integration and browser tests will be skipped" >&2
+elif [ ! -d node_modules/ws ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules
+fi
 echo "setup: done"

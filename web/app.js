@@ -354,9 +354,11 @@ function announce(text) {
 }
 
 /** A visible notice in the assertive live region; stays until dismissed (at most 4 kept). */
-function notice(kind, text, link) {
+function notice(kind, text, link, auctionId = null) {
   const region = $('#notices');
-  const item = h('div', { class: `notice notice-${kind}`, dataset: { kind } },
+  // A newer notice about the same auction replaces the older one.
+  if (auctionId) for (const old of $$('.notice', region)) if (old.dataset.auctionId === auctionId) old.remove();
+  const item = h('div', { class: `notice notice-${kind}`, dataset: { kind, auctionId: auctionId ?? '' } },
     h('p', {}, text, link ? [' ', h('a', { href: link.href }, link.text)] : null),
     h('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss notice', onclick: () => item.remove() }, '×'));
   region.append(item);
@@ -388,7 +390,7 @@ function receiveNotification(message) {
   }
   saveRecords();
   const link = { href: `#/auction/${encodeURIComponent(message.auctionId)}`, text: 'Open auction' };
-  notice(message.kind, noteText(note, price), state.route?.id === message.auctionId ? null : link);
+  notice(message.kind, noteText(note, price), state.route?.id === message.auctionId ? null : link, message.auctionId);
   if (state.route?.name === 'notifications' || state.route?.name === 'my-bids') renderRoute();
   if (state.route?.name === 'auction' && state.route.id === message.auctionId) {
     const auctionNow = state.auctions.get(message.auctionId);
@@ -710,10 +712,6 @@ function updateAuctionPage(auction, old, event, root = $('#main article.auction'
     const history = $('ol.history', root);
     if (history) loadHistory(auction.id, history);
   }
-  if (event && old && (old.currentPrice !== auction.currentPrice || old.leaderId !== auction.leaderId)) {
-    // The price block is an aria-live region; this adds who leads, in words.
-    announce(`Price ${formatMoney(auction.currentPrice, auction.currency)}, leader ${leaderText(auction)}.`);
-  }
   if (event?.type === 'auction.closed') announce(`The auction has closed: ${statusText(auction)}.`);
 }
 
@@ -939,11 +937,11 @@ function myBidsView() {
       h('table', { class: 'records' },
         h('thead', {}, h('tr', {}, ['Auction', 'Bid', 'Maximum', 'Decision', 'Standing'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, rows.map((b) => h('tr', {},
-          h('td', {}, h('a', { href: `#/auction/${encodeURIComponent(b.auctionId)}` }, b.title || b.auctionId)),
-          h('td', {}, formatMoney(b.amount, b.currency)),
-          h('td', {}, b.maxAmount != null ? formatMoney(b.maxAmount, b.currency) : '—'),
-          h('td', {}, decisionText(b)),
-          h('td', {}, b.status === 'accepted' ? h('span', { class: `standing-badge ${state.standing[b.auctionId] ?? ''}` }, STANDING_TEXT[state.standing[b.auctionId]] ?? '—') : '—')))))) : null);
+          h('td', { 'data-label': 'Auction' }, h('a', { href: `#/auction/${encodeURIComponent(b.auctionId)}` }, b.title || b.auctionId)),
+          h('td', { 'data-label': 'Bid' }, formatMoney(b.amount, b.currency)),
+          h('td', { 'data-label': 'Maximum' }, b.maxAmount != null ? formatMoney(b.maxAmount, b.currency) : '—'),
+          h('td', { 'data-label': 'Decision' }, decisionText(b)),
+          h('td', { 'data-label': 'Standing' }, b.status === 'accepted' ? h('span', { class: `standing-badge ${state.standing[b.auctionId] ?? ''}` }, STANDING_TEXT[state.standing[b.auctionId]] ?? '—') : '—')))))) : null);
 }
 
 function decisionText(bid) {

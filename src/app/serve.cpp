@@ -327,8 +327,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_seconds);
       *poll = [&, poll, deadline] {
-        if (gateway.metrics().connections.load() == 0 ||
-            std::chrono::steady_clock::now() >= deadline) {
+        // Wait for HTTP requests in flight and for WebSockets to finish their close handshake.
+        const bool idle = gateway.metrics().connections.load() == 0 && hub.connections() == 0;
+        if (idle || std::chrono::steady_clock::now() >= deadline) {
           io.stop();
           return;
         }

@@ -273,4 +273,58 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     assert.deepEqual(pageErrors, [], 'no script errors in either page');
     await Promise.all(contexts.map((c) => c.close()));
   });
+
+  test('a seller creates an auction with the form; a bidder takes buy-now with the keyboard', async () => {
+    pageErrors.length = 0;
+    const sellerContext = await browser.newContext({ viewport: { width: 360, height: 780 } });
+    const buyerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const seller = await sellerContext.newPage();
+    const buyer = await buyerContext.newPage();
+    for (const [page, who] of [[seller, 'seller'], [buyer, 'buyer']]) {
+      page.on('pageerror', (error) => pageErrors.push(`${who}: ${error.message}`));
+    }
+
+    await seller.goto(`${server.base}/#/signin`);
+    await seller.getByLabel('Your name').fill('sue');
+    await seller.getByLabel('Bidder').uncheck();
+    await seller.getByLabel('Seller').check();
+    await seller.getByRole('button', { name: 'Sign in' }).click();
+    await seller.getByRole('link', { name: 'Sell' }).click();
+    await seller.getByLabel('Title').fill('Teak chess set (e2e)');
+    await seller.getByLabel('Currency').selectOption('USD');
+    await seller.getByLabel('Starting price').fill('25');
+    await seller.getByLabel(/^Buy-now price/).fill('1,234.5');
+    await seller.getByLabel(/^Duration/).fill('5');
+    // A price with too many decimals is refused before anything is sent.
+    await seller.getByLabel(/^Reserve price/).fill('30.001');
+    await seller.getByRole('button', { name: 'Create auction' }).click();
+    await waitForText(seller.locator('.form-result'), 'Reserve price: USD amounts have at most 2 decimal places.');
+    await seller.getByLabel(/^Reserve price/).fill('');
+    await seller.getByRole('button', { name: 'Create auction' }).click();
+    await seller.waitForURL(/#\/auction\//);
+    const id = decodeURIComponent(seller.url().split('#/auction/')[1]);
+    await waitForText(seller.getByTestId('price'), '$25.00');
+    assert.match(await seller.locator('.signin-prompt').textContent(), /no bidder role/);
+    const { body: stored } = await request(server.base, 'GET', `/v1/auctions/${id}`);
+    assert.equal(stored.startingPrice, 2500);
+    assert.equal(stored.buyNowPrice, 123450, '1,234.5 is 123450 cents, exactly');
+    assert.equal(stored.sellerId, 'sue');
+
+    await signIn(buyer, server.base, 'bea');
+    await buyer.goto(`${server.base}/#/auction/${encodeURIComponent(id)}`);
+    const buyButton = buyer.getByRole('button', { name: 'Buy now for $1,234.50' });
+    await buyButton.waitFor();
+    buyer.once('dialog', (dialog) => dialog.accept());
+    await buyButton.focus();
+    await buyer.keyboard.press('Enter');
+    await waitForText(buyer.locator('[data-standing]'), 'You won this auction for $1,234.50.');
+    await waitForText(buyer.locator('#notices .notice[data-kind="won"]'), /You won “Teak chess set \(e2e\)” for \$1,234\.50!/);
+    // The seller's page follows live.
+    await waitForText(seller.locator('.auction [data-field="status"]'), 'Sold to bea');
+    await waitForText(seller.getByTestId('countdown'), 'Ended');
+    assert.equal(await buyer.getByRole('button', { name: 'Bidding closed' }).isDisabled(), true);
+    assert.deepEqual(pageErrors, []);
+    await sellerContext.close();
+    await buyerContext.close();
+  });
 });

@@ -247,11 +247,11 @@ describe('rejected bids', () => {
     auction = ok.body.auction;
   });
 
-  test('too low → 409 bid_too_low with minNextBid', async () => {
+  test('too low → 409 bid_too_low with minNextBid: refused at the gateway without ?wait=', async () => {
     await changesNothing(async () => {
       const min = auction.minNextBid;
       for (const amount of [1, min - 1]) {
-        const res = await server.bid(auction.id, alice, { amount, maxAmount: min - 1 }, { key: uid(), wait: 2000 });
+        const res = await server.bid(auction.id, alice, { amount, maxAmount: min - 1 }, { key: uid() });
         assert.equal(res.status, 409, res.text);
         assert.equal(res.body.status, 'rejected');
         assert.equal(res.body.reason, 'bid_too_low');
@@ -259,6 +259,25 @@ describe('rejected bids', () => {
         assert.equal(res.body.error.code, 'bid_too_low');
       }
     });
+  });
+
+  test('too low with ?wait= → judged by the engine: 409 with a bidId, the auction unchanged', async () => {
+    const before = await server.auction(auction.id);
+    const historyBefore = await server.history(auction.id, admin);
+    const min = before.minNextBid;
+    const res = await server.bid(auction.id, alice, { amount: min - 1 }, { key: uid(), wait: 5000 });
+    assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.reason, 'bid_too_low');
+    assert.equal(res.body.minNextBid, min);
+    assert.equal(typeof res.body.bidId, 'string');
+    const after = await server.auction(auction.id);
+    assert.deepEqual(after, before, 'the auction changed');
+    const historyAfter = await server.history(auction.id, admin);
+    // The decision is recorded (every bid judged by the engine gets exactly one), as a rejection.
+    assert.equal(historyAfter.length, historyBefore.length + 1);
+    const recorded = historyAfter.find((b) => b.bidId === res.body.bidId);
+    assert.equal(recorded.status, 'rejected');
+    assert.equal(recorded.reason, 'bid_too_low');
   });
 
   test('the leader not raising their maximum → 409 not_raising_max with a bidId', async () => {

@@ -171,7 +171,7 @@ test('SIGTERM with open WebSockets: the sockets are closed, the process exits 0 
   assert.match(stderr, /stopped/);
 });
 
-test('SIGTERM: open WebSockets receive a close frame with 1001 (going away)', { todo: 'the sockets are dropped without a close frame (1006) (see report)' }, async () => {
+test('SIGTERM: open WebSockets receive a close frame with 1001 (going away)', async () => {
   const { closes } = await sigtermWithWebSockets();
   for (const c of closes) assert.equal(c.code, 1001);
 });
@@ -191,7 +191,7 @@ test('SIGTERM while idle exits 0 quickly', async () => {
   }
 });
 
-test('SIGTERM with an idle keep-alive client connection still exits within a few seconds', { todo: 'the drain waits --drain-seconds (10 s) for idle keep-alive connections (see report)' }, async () => {
+test('SIGTERM with an idle keep-alive client connection still exits within a few seconds', async () => {
   const server = await startServer();
   try {
     assert.equal((await server.get('/readyz')).status, 200); // leaves an idle keep-alive socket

@@ -129,10 +129,19 @@ class Gateway {
   IdGenerator ids_;
   GatewayMetrics metrics_;
   std::atomic<bool> draining_{false};
+  std::mutex intake_mutex_;  ///< commands are stamped and enqueued in one order
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   unsigned short port_ = 0;
+  /// An HTTP connection as drain() sees it: closed at once when idle between requests.
+  /// Touched only on the connection's strand.
+  struct HttpConnection {
+    boost::asio::any_io_executor executor;
+    boost::beast::tcp_stream* stream = nullptr;  ///< null once the session has ended
+    bool idle = false;
+  };
   std::mutex sessions_mutex_;
   std::vector<std::weak_ptr<WsSession>> ws_sessions_;
+  std::vector<std::weak_ptr<HttpConnection>> http_connections_;
 };
 
 }  // namespace gavel::gateway

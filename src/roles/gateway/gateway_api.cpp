@@ -4,6 +4,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <charconv>
+#include <ctime>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +104,33 @@ bool is_money_field(const std::string& field) {
          field == "reservePrice" || field == "buyNowPrice";
 }
 
+/// Sets when a command happened (receivedAt for bids and buy-now, `at` for the others).
+void stamp(domain::Command& command, domain::Timestamp now) {
+  std::visit(
+      [&](auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, domain::PlaceBid>) {
+          c.bid.received_at = now;
+        } else if constexpr (std::is_same_v<T, domain::BuyNow>) {
+          c.received_at = now;
+        } else {
+          c.at = now;
+        }
+      },
+      command);
+}
+
+/// An IMF-fixdate, e.g. "Sat, 28 Nov 2026 08:00:00 GMT".
+std::string http_date(domain::Timestamp now) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::system_clock::duration>(now));
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char buffer[64];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+  return std::string(buffer, n);
+}
+
 json::value parse_json_value(const std::string& text) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
@@ -192,7 +220,7 @@ class Api {
     std::optional<roles::DecidedCommand> decided;
     std::optional<Response> error;
   };
-  asio::awaitable<Enqueued> enqueue_and_wait(const wire::CommandEnvelope& envelope,
+  asio::awaitable<Enqueued> enqueue_and_wait(wire::CommandEnvelope& envelope,
                                              const std::string& dedup_id,
                                              std::chrono::milliseconds wait);
 
@@ -292,18 +320,24 @@ asio::awaitable<Response> Api::dev_token() {
                                   domain::format_rfc3339(g_.deps_.clock.now() + kDevTokenTtl)}});
 }
 
-asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(const wire::CommandEnvelope& envelope,
+asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(wire::CommandEnvelope& envelope,
                                                      const std::string& dedup_id,
                                                      std::chrono::milliseconds wait) {
   Enqueued out;
   auto waiter = g_.deps_.waiters.expect(envelope.command_id, executor_);
   g_.deps_.waiters.mark_queued(envelope.command_id);
-  std::vector<ports::OutgoingMessage> messages;
-  messages.push_back({domain::target_of(envelope.command).str(), dedup_id,
-                      domain::time_of(envelope.command),
-                      json::serialize(wire::command_json(envelope))});
-  auto sent = co_await async_call_here<std::vector<ports::SendReceipt>>(
-      [&](auto done) { g_.deps_.queue.send(std::move(messages), std::move(done)); });
+  auto sent = co_await async_call_here<std::vector<ports::SendReceipt>>([&](auto done) {
+    // The command is stamped and handed to the queue under one lock, so this gateway's
+    // commands enter the queue in the order of their times: the queue's log is then a valid
+    // `gavel replay` input, and ties by receivedAt agree with queue order.
+    std::lock_guard lock{g_.intake_mutex_};
+    stamp(envelope.command, g_.deps_.clock.now());
+    std::vector<ports::OutgoingMessage> messages;
+    messages.push_back({domain::target_of(envelope.command).str(), dedup_id,
+                        domain::time_of(envelope.command),
+                        json::serialize(wire::command_json(envelope))});
+    g_.deps_.queue.send(std::move(messages), std::move(done));
+  });
   if (!sent) {
     g_.deps_.waiters.forget(envelope.command_id, waiter);
     g_.deps_.waiters.abandon(envelope.command_id);
@@ -398,6 +432,9 @@ asio::awaitable<Response> Api::place_bid() {
   // Fast reject from the cache: unknown, over, wrong currency, the seller, or too low.
   auto cached = co_await async_call_here<std::vector<std::optional<ports::CachedAuction>>>(
       [&](auto done) { g_.deps_.cache.get({auction_id}, std::move(done)); });
+  // A bid that can never be valid (the seller's own, the wrong currency) is bad input: refused
+  // here, recorded nowhere. A bid the market has overtaken (too low, auction over) is refused
+  // here only without ?wait=; with it the engine judges it, so the 409 names its bidId (API.md).
   if (cached && !cached.value().empty() && cached.value()[0]) {
     const json::value view = parse_json_value(cached.value()[0]->body);
     if (view.is_object()) {
@@ -418,7 +455,9 @@ asio::awaitable<Response> Api::place_bid() {
                  min_next->is_int64() && amount->minor_units() < min_next->get_int64()) {
         reason = Reason::bid_too_low;
       }
-      if (reason) {
+      const bool bad_input =
+          reason == Reason::seller_cannot_bid || reason == Reason::currency_mismatch;
+      if (reason && (bad_input || !wait)) {
         ++g_.metrics_.bids_fast_rejected;
         json::object answer{{"status", "rejected"}, {"reason", domain::to_string(*reason)}};
         if (*reason == Reason::bid_too_low) answer["minNextBid"] = min_next->get_int64();
@@ -428,7 +467,7 @@ asio::awaitable<Response> Api::place_bid() {
         co_return ok(status_for(*reason), answer);
       }
     }
-  } else if (cached) {
+  } else if (cached && (cached.value().empty() || !cached.value()[0])) {
     // Not in the cache: the store is the truth.
     auto stored = co_await async_call_here<std::optional<ports::StoredAuction>>(
         [&](auto done) { g_.deps_.store.get_auction(auction_id, std::move(done)); });
@@ -475,8 +514,8 @@ asio::awaitable<Response> Api::place_bid() {
   // Embedded: the queue is memory, so 202 waits for the durable commit (docs/design/durability.md).
   const auto limit = g_.options_.ack_after_commit ? g_.options_.limits.command_timeout
                                                   : wait.value_or(std::chrono::milliseconds(0));
-  auto enqueued =
-      co_await enqueue_and_wait(envelope, scoped_key.empty() ? bid_id : scoped_key, limit);
+  const std::string dedup_id = scoped_key.empty() ? bid_id : scoped_key;
+  auto enqueued = co_await enqueue_and_wait(envelope, dedup_id, limit);
   if (enqueued.error) {
     if (!scoped_key.empty()) g_.deps_.waiters.release_key(scoped_key);
     co_return std::move(*enqueued.error);
@@ -765,6 +804,8 @@ asio::awaitable<Response> Gateway::handle(Request& request, const asio::any_io_e
   Api api{*this, request, request_id, executor};
   Response response = co_await api.dispatch();
   response.set("X-Request-Id", request_id);
+  // Clients keep countdowns on the server's clock (RFC 9110 Date, second resolution).
+  response.set(http::field::date, http_date(deps_.clock.now()));
   if (response.result_int() >= 400) ++metrics_.http_errors;
   co_return response;
 }

@@ -82,14 +82,29 @@ void Gateway::drain() {
     });
   }
   std::vector<std::shared_ptr<WsSession>> sessions;
+  std::vector<std::shared_ptr<HttpConnection>> connections;
   {
     std::lock_guard lock{sessions_mutex_};
     for (auto& weak : ws_sessions_) {
       if (auto session = weak.lock()) sessions.push_back(std::move(session));
     }
     ws_sessions_.clear();
+    for (auto& weak : http_connections_) {
+      if (auto connection = weak.lock()) connections.push_back(std::move(connection));
+    }
+    http_connections_.clear();
   }
   for (auto& session : sessions) session->close_going_away();
+  // Idle keep-alive connections are closed now; busy ones after their current response.
+  for (auto& connection : connections) {
+    asio::post(connection->executor, [connection] {
+      if (connection->idle && connection->stream != nullptr) {
+        boost::system::error_code ignored;
+        connection->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        connection->stream->socket().close(ignored);
+      }
+    });
+  }
 }
 
 asio::awaitable<void> Gateway::http_session(tcp::socket socket) {
@@ -101,15 +116,34 @@ asio::awaitable<void> Gateway::http_session(tcp::socket socket) {
 
   beast::tcp_stream stream{std::move(socket)};
   const asio::any_io_executor executor = stream.get_executor();
+  auto connection = std::make_shared<HttpConnection>();
+  connection->executor = executor;
+  connection->stream = &stream;
+  {
+    std::lock_guard lock{sessions_mutex_};
+    std::erase_if(http_connections_, [](const auto& weak) { return weak.expired(); });
+    http_connections_.push_back(connection);
+  }
+  struct Forget {
+    HttpConnection& connection;
+    ~Forget() { connection.stream = nullptr; }
+  } forget{*connection};
   beast::flat_buffer buffer;
   for (;;) {
+    if (draining_.load() && buffer.size() == 0) break;
     http::request_parser<http::string_body> parser;
     parser.body_limit(options_.limits.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(options_.limits.max_header_bytes));
     stream.expires_after(options_.limits.idle_timeout);
     boost::system::error_code ec;
+    connection->idle = true;
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
+    connection->idle = false;
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+        (draining_.load() && ec)) {
+      break;  // closed by drain() while idle
+    }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       break;
