@@ -81,8 +81,8 @@ bool Auction::reserve_met() const {
 }
 
 Decision Auction::decision(Reason reason, bool leading, std::uint64_t event_number) const {
-  return Decision{reason == Reason::none, reason, leading, state_.price, min_next_bid(),
-                  event_number};
+  return Decision{reason == Reason::none, reason,         leading,
+                  state_.price,           min_next_bid(), event_number};
 }
 
 Decision Auction::reject(const BidRequest& bid, Reason reason, std::vector<Event>& out) {

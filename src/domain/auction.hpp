@@ -71,9 +71,9 @@ struct BidRecord {
 struct Decision {
   bool accepted = false;
   Reason reason = Reason::none;
-  bool leading = false;   ///< bids: the bidder leads after the decision
-  Amount price{};         ///< the auction's price after the decision
-  Amount min_next_bid{};  ///< the minimum a new challenger must bid after the decision
+  bool leading = false;            ///< bids: the bidder leads after the decision
+  Amount price{};                  ///< the auction's price after the decision
+  Amount min_next_bid{};           ///< the minimum a new challenger must bid after the decision
   std::uint64_t event_number = 0;  ///< the number of the event recording it (0: none)
   bool operator==(const Decision&) const = default;
 };

@@ -23,7 +23,6 @@ using domain::CreateAuction;
 using domain::PlaceBid;
 using domain::VoidBid;
 
-
 /// What a batch produced: `decisions[i]` answers `commands[i]`; `events` in the order they
 /// happened.
 struct BatchResult {

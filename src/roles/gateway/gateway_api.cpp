@@ -4,8 +4,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <charconv>
-#include <ctime>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
