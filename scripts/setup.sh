@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config clang-format clang-tidy
   # libraries
-  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev
   # tests and benchmarks (chromium: the web UI's browser test; nodejs/npm come with the machine)
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev chromium
 )

@@ -5,12 +5,15 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "adapters/jwt/dev_authenticator.hpp"
+#include "adapters/jwt/http_jwks_fetch.hpp"
+#include "adapters/jwt/jwks_authenticator.hpp"
 #include "adapters/memory/memory_cache.hpp"
 #include "adapters/memory/memory_queue.hpp"
 #include "adapters/memory/memory_topic.hpp"
@@ -210,6 +213,41 @@ std::string engine_metrics(const roles::EngineHost& host) {
   return out.str();
 }
 
+/// The authenticator of the configured mode; `dev` is set in dev mode (it also mints tokens).
+std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config, const ports::ClockPtr& clock,
+                                                         adapters::jwt::DevAuthenticator*& dev) {
+  if (config.auth_mode == "dev") {
+    const std::string secret = config.dev_secret.empty()
+                                   ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)
+                                   : config.dev_secret;
+    auto authenticator = std::make_unique<adapters::jwt::DevAuthenticator>(secret, clock);
+    dev = authenticator.get();
+    return authenticator;
+  }
+  adapters::jwt::JwksOptions options;
+  options.issuer = config.jwt_issuer;
+  options.audience = config.jwt_audience;
+  options.accept_es256 = true;
+  if (!config.jwks_file.empty()) {
+    std::ifstream file{config.jwks_file};
+    if (!file) throw std::runtime_error("cannot read jwks-file " + config.jwks_file);
+    std::stringstream document;
+    document << file.rdbuf();
+    try {
+      return std::make_unique<adapters::jwt::JwksAuthenticator>(options, clock, document.str());
+    } catch (const std::invalid_argument& error) {
+      throw std::runtime_error("jwks-file " + config.jwks_file + ": " + error.what());
+    }
+  }
+  auto authenticator = std::make_unique<adapters::jwt::JwksAuthenticator>(
+      options, clock, adapters::jwt::http_jwks_fetch(config.jwks_url));
+  // Unreachable keys at start are a dependency failure: say so now, not at the first request.
+  if (auto loaded = authenticator->refresh(); !loaded) {
+    throw std::runtime_error("cannot load the JWKS from " + config.jwks_url + ": " + loaded.error().message);
+  }
+  return authenticator;
+}
+
 void check_supported(const Config& config) {
   if (config.profile != "embedded") {
     throw ConfigError("profile: '" + config.profile +
@@ -229,8 +267,12 @@ void check_supported(const Config& config) {
         "roles: the embedded profile keeps its queue in memory, so the gateway and engine run in "
         "one process");
   }
-  if (config.auth_mode != "dev") {
-    throw ConfigError("auth-mode: jwks is not wired into serve yet; use dev");
+  if (config.auth_mode == "jwks") {
+    if (config.jwks_url.empty() == config.jwks_file.empty()) {
+      throw ConfigError("auth-mode jwks needs exactly one of jwks-url and jwks-file");
+    }
+    if (config.jwt_issuer.empty()) throw ConfigError("auth-mode jwks needs jwt-issuer");
+    if (config.jwt_audience.empty()) throw ConfigError("auth-mode jwks needs jwt-audience");
   }
 }
 
@@ -249,11 +291,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
   try {
     fs::create_directories(config.data_dir);
     auto clock = std::make_shared<adapters::memory::SystemClock>();
-    const std::string secret =
-        config.dev_secret.empty()
-            ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)
-            : config.dev_secret;
-    adapters::jwt::DevAuthenticator auth{secret, clock};
+    adapters::jwt::DevAuthenticator* dev_tokens = nullptr;
+    const auto authenticator = make_authenticator(config, clock, dev_tokens);
+    ports::Authenticator& auth = *authenticator;
     adapters::memory::MemoryQueue queue{clock};
     adapters::memory::MemoryTopic topic{clock};
     adapters::memory::MemoryCache cache;
@@ -279,9 +319,11 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     options.rate_burst = config.rate_burst;
     options.ack_after_commit = true;  // the embedded queue is memory
     options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
-    options.mint_dev_token = [&auth](const domain::UserId& user, ports::Roles roles) {
-      return auth.mint(user, roles, kDevTokenTtl);
-    };
+    if (dev_tokens != nullptr) {  // POST /v1/auth/dev-token exists in dev mode only
+      options.mint_dev_token = [dev_tokens](const domain::UserId& user, ports::Roles roles) {
+        return dev_tokens->mint(user, roles, kDevTokenTtl);
+      };
+    }
     std::atomic<bool> ready{true};
     gateway::GatewayDeps deps{auth,
                               queue,
@@ -313,6 +355,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
 
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::steady_timer drain_timer{io};
+    std::function<void()> poll_drain;
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
       if (ec) return;
       log_line(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -322,11 +365,10 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
       gateway.drain();
       // Requests in flight finish (their commands are decided by the engine, still running);
       // then everything stops.
-      drain_timer.expires_after(std::chrono::seconds(config.drain_seconds));
-      auto poll = std::make_shared<std::function<void()>>();
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_seconds);
-      *poll = [&, poll, deadline] {
+      // `poll` lives in run_serve's frame, which outlives io.run(): no self-owning closure.
+      poll_drain = [&, deadline] {
         // Wait for HTTP requests in flight and for WebSockets to finish their close handshake.
         const bool idle = gateway.metrics().connections.load() == 0 && hub.connections() == 0;
         if (idle || std::chrono::steady_clock::now() >= deadline) {
@@ -334,9 +376,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
           return;
         }
         drain_timer.expires_after(std::chrono::milliseconds(20));
-        drain_timer.async_wait([poll](const boost::system::error_code&) { (*poll)(); });
+        drain_timer.async_wait([&](const boost::system::error_code&) { poll_drain(); });
       };
-      (*poll)();
+      poll_drain();
     });
 
     const unsigned threads = config.http_threads != 0

@@ -196,9 +196,11 @@ Decision Auction::place_bid(const BidRequest& bid, std::vector<Event>& out) {
   accepted.user_id = bid.bidder_id;
   accepted.amount = bid.amount;
   accepted.previous_leader = previous_leader;
+  // Later emits may reallocate `out`: keep the number, not the reference.
+  const std::uint64_t accepted_number = accepted.number;
   if (!outbid.empty()) emit(EventType::outbid, bid.received_at, out).user_id = outbid;
   if (extended) emit(EventType::auction_extended, bid.received_at, out);
-  return decision(Reason::none, state_.leader_id == bid.bidder_id, accepted.number);
+  return decision(Reason::none, state_.leader_id == bid.bidder_id, accepted_number);
 }
 
 Decision Auction::buy_now(const UserId& buyer, Timestamp received_at, std::vector<Event>& out) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP figures for docs/benchmarks.md, in one run on this machine:
+#   1. nginx (1 worker) answering a fixed 202 to the bid POST: the machine's HTTP ceiling;
+#   2. gavel serve: the same POST with ?wait= (durable decisions) and without (intake);
+#   3. gavel load: realistic bidders with proxy maxima, hot and cold auctions, WebSocket watchers;
+#   4. idle WebSocket subscribers held by one gavel process, and its memory per connection.
+# Everything binds 127.0.0.1 on free ports in a temp dir, and is stopped at the end.
+# Usage: scripts/bench-http.sh [seconds per run, default 10] [idle websockets, default 10000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+idle=${2:-10000}
+connections=${BENCH_CONNECTIONS:-64}
+for tool in nginx wrk; do
+  command -v "$tool" >/dev/null || { echo "bench-http: $tool is missing (apt-get install nginx-light wrk)" >&2; exit 2; }
+done
+[ -x build/gavel ] || { echo "bench-http: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections}"
+
+# 1. nginx
+nginx_port=$(free_port)
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { default_type application/json; return 202 '{"bidId":"01JDZ8X4K2M7Q9R3T5V7W9Y1AB","status":"queued"}'; }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+sleep 0.5
+echo "## nginx fixed 202"
+BID_PATH=/v1/auctions/x/bids wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "http://127.0.0.1:$nginx_port" | grep -E "Requests/sec|50%|99%"
+
+# 2. gavel serve
+gavel_port=$(free_port)
+./build/gavel serve --http-addr "127.0.0.1:$gavel_port" --data-dir "$work/gavel" --rate-per-second 0 > "$work/gavel.out" 2> "$work/gavel.err" &
+gavel_pid=$!
+pids+=($gavel_pid)
+for _ in $(seq 100); do grep -q listening "$work/gavel.out" 2>/dev/null && break; sleep 0.1; done
+api="http://127.0.0.1:$gavel_port"
+seller=$(curl -s -XPOST "$api/v1/auth/dev-token" -d '{"sub":"bench-seller","roles":["seller"]}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+bidder=$(curl -s -XPOST "$api/v1/auth/dev-token" -d '{"sub":"bench-bidder","roles":["bidder"]}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+auction=$(curl -s -XPOST "$api/v1/auctions" -H "Authorization: Bearer $seller" -d '{"title":"bench","currency":"EUR","startingPrice":100,"durationSeconds":3600}' | sed 's/.*"id":"\([^"]*\)".*/\1/')
+# A first bid makes later identical bids "not_raising_max" for the leader: every request is a
+# full, durably committed engine decision with ?wait=, and a cheap cache check without it.
+curl -s -XPOST "$api/v1/auctions/$auction/bids?wait=2000" -H "Authorization: Bearer $bidder" -d '{"amount":1000,"maxAmount":1500}' > /dev/null
+echo "## gavel ?wait= (durable decisions: engine + SQLite commit per batch)"
+TOKEN=$bidder BID_PATH="/v1/auctions/$auction/bids?wait=5000" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "$api" | grep -E "Requests/sec|50%|99%|Non-2xx"
+echo "## gavel intake without ?wait= (202 after the durable batch commit: the embedded queue is memory)"
+TOKEN=$bidder BID_PATH="/v1/auctions/$auction/bids" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "$api" | grep -E "Requests/sec|50%|99%|Non-2xx"
+
+# 3. gavel load (realistic mix)
+echo "## gavel load --bidders $connections --watchers 16 (proxy bidders, 1 hot + 50 cold auctions)"
+./build/gavel load --target "127.0.0.1:$gavel_port" --duration "$seconds" --bidders "$connections" --watchers 16 2>/dev/null
+echo "## gavel load --no-wait"
+./build/gavel load --target "127.0.0.1:$gavel_port" --duration "$seconds" --bidders "$connections" --watchers 16 --no-wait 2>/dev/null
+
+# 4. idle WebSockets: the server's resident memory before and after
+rss() { awk '/VmRSS/ {print $2}' "/proc/$gavel_pid/status"; }
+before=$(rss)
+./build/gavel load --target "127.0.0.1:$gavel_port" --idle-watchers "$idle" --hold 8 --threads 1 \
+  --source-addresses 127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 > "$work/idle.out" 2>/dev/null &
+load_pid=$!
+sleep 6
+during=$(rss)
+connected=$(curl -s "$api/metrics" | awk '/^gavel_ws_connections / {print $2}')
+wait $load_pid || true
+echo "## idle WebSockets: $connected connected to one gavel process; RSS ${before} kB -> ${during} kB: $(( (during - before) * 1024 / (connected > 0 ? connected : 1) )) bytes per connection"
