@@ -24,6 +24,7 @@
 #include "ports/wire/command_json.hpp"
 #include "roles/engine_host/engine_host.hpp"
 #include "roles/gateway/gateway.hpp"
+#include "roles/metrics_text.hpp"
 
 namespace gavel::app {
 
@@ -186,40 +187,37 @@ class EventPump {
 };
 
 std::string engine_metrics(const roles::EngineHost& host) {
+  using roles::append_metric;
   const auto& s = host.stats();
   std::ostringstream out;
-  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
-        << name << ' ' << value << '\n';
-  };
-  counter("gavel_engine_batches_total", "Batches committed by the engine.", s.batches.load());
-  out << "# HELP gavel_engine_decisions_total Commands decided, by outcome.\n# TYPE "
-         "gavel_engine_decisions_total counter\n"
-      << "gavel_engine_decisions_total{outcome=\"accepted\"} " << s.accepted.load() << '\n'
-      << "gavel_engine_decisions_total{outcome=\"rejected\"} " << s.rejected.load() << '\n';
-  counter("gavel_engine_failed_batches_total", "Batches that failed and were retried.",
-          s.failed_batches.load());
-  counter("gavel_engine_dead_lettered_total", "Messages moved to the dead-letter queue.",
-          s.dead_lettered.load());
-  counter("gavel_events_published_total", "Events published to the topic.",
-          s.events_published.load());
-  out << "# HELP gavel_store_commit_seconds_total Time spent in store commits.\n# TYPE "
-         "gavel_store_commit_seconds_total counter\n"
-      << "gavel_store_commit_seconds_total "
-      << static_cast<double>(s.commit_micros_total.load()) / 1e6 << '\n';
-  out << "# HELP gavel_engine_auctions Auctions the engine holds.\n# TYPE gavel_engine_auctions "
-         "gauge\n"
-      << "gavel_engine_auctions " << host.auctions() << '\n';
+  append_metric(out, "counter", "gavel_engine_batches_total", "Batches committed by the engine.",
+                s.batches.load());
+  append_metric(out, "counter", "gavel_engine_decisions_total", "Commands decided, by outcome.",
+                s.accepted.load(), "{outcome=\"accepted\"}");
+  roles::append_sample(out, "gavel_engine_decisions_total", "{outcome=\"rejected\"}",
+                       s.rejected.load());
+  append_metric(out, "counter", "gavel_engine_failed_batches_total",
+                "Batches that failed and were retried.", s.failed_batches.load());
+  append_metric(out, "counter", "gavel_engine_dead_lettered_total",
+                "Messages moved to the dead-letter queue.", s.dead_lettered.load());
+  append_metric(out, "counter", "gavel_events_published_total", "Events published to the topic.",
+                s.events_published.load());
+  append_metric(out, "counter", "gavel_store_commit_seconds_total", "Time spent in store commits.",
+                static_cast<double>(s.commit_micros_total.load()) / 1e6);
+  append_metric(out, "gauge", "gavel_engine_auctions", "Auctions the engine holds.",
+                host.auctions());
   return out.str();
 }
 
 /// The authenticator of the configured mode; `dev` is set in dev mode (it also mints tokens).
-std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config, const ports::ClockPtr& clock,
+std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config,
+                                                         const ports::ClockPtr& clock,
                                                          adapters::jwt::DevAuthenticator*& dev) {
   if (config.auth_mode == "dev") {
-    const std::string secret = config.dev_secret.empty()
-                                   ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)
-                                   : config.dev_secret;
+    const std::string secret =
+        config.dev_secret.empty()
+            ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)
+            : config.dev_secret;
     auto authenticator = std::make_unique<adapters::jwt::DevAuthenticator>(secret, clock);
     dev = authenticator.get();
     return authenticator;
@@ -243,7 +241,8 @@ std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config, c
       options, clock, adapters::jwt::http_jwks_fetch(config.jwks_url));
   // Unreachable keys at start are a dependency failure: say so now, not at the first request.
   if (auto loaded = authenticator->refresh(); !loaded) {
-    throw std::runtime_error("cannot load the JWKS from " + config.jwks_url + ": " + loaded.error().message);
+    throw std::runtime_error("cannot load the JWKS from " + config.jwks_url + ": " +
+                             loaded.error().message);
   }
   return authenticator;
 }

@@ -1,16 +1,8 @@
 #include "domain/command.hpp"
 
+#include "domain/overloaded.hpp"
+
 namespace gavel::domain {
-namespace {
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <typename... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
 
 const AuctionId& target_of(const Command& command) {
   return std::visit(Overloaded{

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "domain/overloaded.hpp"
+
 namespace gavel::engine {
 
 using domain::Auction;
@@ -15,13 +17,6 @@ namespace {
 Decision rejected(Reason reason) {
   return Decision{false, reason, false, {}, {}};
 }
-
-template <typename... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <typename... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 
@@ -40,7 +35,7 @@ Decision Engine::apply(const Command& command, std::vector<Event>& events) {
 
   const domain::Timestamp ends_before = auction->ends_at();
   const Decision decision = std::visit(
-      Overloaded{
+      domain::Overloaded{
           [](const CreateAuction&) { return rejected(Reason::auction_exists); },
           [&](const PlaceBid& c) { return auction->place_bid(c.bid, events); },
           [&](const BuyNow& c) { return auction->buy_now(c.buyer_id, c.received_at, events); },

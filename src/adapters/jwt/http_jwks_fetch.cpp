@@ -39,13 +39,16 @@ JwksFetch http_jwks_fetch(std::string url, std::chrono::milliseconds timeout) {
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
     const CURLcode code = curl_easy_perform(curl.get());
     if (body.too_large) {
-      return ports::Error{ports::ErrorKind::permanent, "the JWKS at " + url + " is larger than 1 MiB"};
+      return ports::Error{ports::ErrorKind::permanent,
+                          "the JWKS at " + url + " is larger than 1 MiB"};
     }
     if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
-      return ports::Error{ports::ErrorKind::permanent, "bad JWKS URL " + url + ": " + curl_easy_strerror(code)};
+      return ports::Error{ports::ErrorKind::permanent,
+                          "bad JWKS URL " + url + ": " + curl_easy_strerror(code)};
     }
     if (code != CURLE_OK) {
-      return ports::Error{ports::ErrorKind::retryable, "fetching " + url + ": " + curl_easy_strerror(code)};
+      return ports::Error{ports::ErrorKind::retryable,
+                          "fetching " + url + ": " + curl_easy_strerror(code)};
     }
     long status = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);

@@ -1,6 +1,7 @@
 #pragma once
 // Fetches a JWKS document over HTTP(S) with libcurl, for JwksAuthenticator (jwks mode with
-// GAVEL_JWKS_URL, e.g. Cognito's https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json).
+// GAVEL_JWKS_URL, e.g. Cognito's
+// https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json).
 
 #include <chrono>
 #include <string>
@@ -16,6 +17,7 @@ inline constexpr std::size_t kMaxJwksBytes = 1 << 20;
 /// on HTTP 200; ErrorKind::retryable on network errors, timeouts and 5xx; permanent otherwise
 /// (4xx, a body over kMaxJwksBytes, a malformed URL). Blocking: called by the authenticator
 /// at most once per refresh interval.
-JwksFetch http_jwks_fetch(std::string url, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+JwksFetch http_jwks_fetch(std::string url,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace gavel::adapters::jwt

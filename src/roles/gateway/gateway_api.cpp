@@ -15,6 +15,7 @@
 #include "roles/gateway/api_error.hpp"
 #include "roles/gateway/async_call.hpp"
 #include "roles/gateway/gateway.hpp"
+#include "roles/metrics_text.hpp"
 
 namespace gavel::gateway {
 
@@ -826,30 +827,28 @@ Response Gateway::error_response(const Request& request, const ApiError& error) 
 }
 
 std::string Gateway::metrics_text() const {
+  using roles::append_metric;
   std::ostringstream out;
-  const auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
-        << name << ' ' << value << '\n';
-  };
-  counter("gavel_http_requests_total", "HTTP requests answered.", metrics_.http_requests.load());
-  counter("gavel_http_errors_total", "HTTP answers with status >= 400.",
-          metrics_.http_errors.load());
-  counter("gavel_bids_received_total", "Bids posted to the gateway.",
-          metrics_.bids_received.load());
-  counter("gavel_bids_fast_rejected_total", "Bids rejected from the cache before queueing.",
-          metrics_.bids_fast_rejected.load());
-  counter("gavel_bids_rate_limited_total", "Bids refused by the per-user rate limit.",
-          metrics_.bids_rate_limited.load());
-  counter("gavel_connections_refused_total", "Connections refused at the connection limit.",
-          metrics_.connections_refused.load());
-  out << "# HELP gavel_http_connections Open HTTP connections.\n# TYPE gavel_http_connections "
-         "gauge\n"
-      << "gavel_http_connections " << metrics_.connections.load() << '\n';
-  out << "# HELP gavel_ws_connections Open WebSocket connections.\n# TYPE gavel_ws_connections "
-         "gauge\n"
-      << "gavel_ws_connections " << deps_.hub.connections() << '\n';
-  counter("gavel_ws_messages_total", "WebSocket messages queued to clients.",
-          deps_.hub.messages_sent());
+  append_metric(out, "counter", "gavel_http_requests_total", "HTTP requests answered.",
+                metrics_.http_requests.load());
+  append_metric(out, "counter", "gavel_http_errors_total", "HTTP answers with status >= 400.",
+                metrics_.http_errors.load());
+  append_metric(out, "counter", "gavel_bids_received_total", "Bids posted to the gateway.",
+                metrics_.bids_received.load());
+  append_metric(out, "counter", "gavel_bids_fast_rejected_total",
+                "Bids rejected from the cache before queueing.",
+                metrics_.bids_fast_rejected.load());
+  append_metric(out, "counter", "gavel_bids_rate_limited_total",
+                "Bids refused by the per-user rate limit.", metrics_.bids_rate_limited.load());
+  append_metric(out, "counter", "gavel_connections_refused_total",
+                "Connections refused at the connection limit.",
+                metrics_.connections_refused.load());
+  append_metric(out, "gauge", "gavel_http_connections", "Open HTTP connections.",
+                metrics_.connections.load());
+  append_metric(out, "gauge", "gavel_ws_connections", "Open WebSocket connections.",
+                deps_.hub.connections());
+  append_metric(out, "counter", "gavel_ws_messages_total", "WebSocket messages queued to clients.",
+                deps_.hub.messages_sent());
   if (deps_.extra_metrics) out << deps_.extra_metrics();
   return out.str();
 }
