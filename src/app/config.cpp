@@ -231,8 +231,11 @@ void load_file(Config& config, const std::string& path) {
       value = value.substr(1, value.size() - 2);
     std::replace(name.begin(), name.end(), '_', '-');
     const Setting* setting = find_setting(name);
-    if (setting == nullptr)
-      throw ConfigError(path + ":" + std::to_string(number) + ": unknown setting '" + name + "'");
+    if (setting == nullptr) {
+      std::string message = path;
+      message += ":" + std::to_string(number) + ": unknown setting '" + name + "'";
+      throw ConfigError(message);
+    }
     apply(config, *setting, value, path + ":" + std::to_string(number) + ":");
   }
 }
@@ -254,7 +257,7 @@ Config load_config(const std::vector<std::string>& args, char** environment) {
   std::vector<std::pair<const Setting*, std::string>> flags;
   std::string config_file = env.contains("GAVEL_CONFIG") ? env["GAVEL_CONFIG"] : "";
   for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
+    const std::string& arg = args[i];
     if (!arg.starts_with("--"))
       throw ConfigError("unexpected argument '" + arg + "' (see gavel serve --help)");
     std::string name = arg.substr(2);

@@ -33,11 +33,11 @@ struct Config {
   unsigned http_threads = 0;  ///< 0: one per core
   double rate_per_second = 20;
   double rate_burst = 40;
-  std::size_t max_body_bytes = 16 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = std::size_t{16} * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_connections = 10'000;
   unsigned idle_timeout_seconds = 60;
-  std::size_t ws_max_message_bytes = 4 * 1024;
+  std::size_t ws_max_message_bytes = std::size_t{4} * 1024;
   std::size_t ws_write_queue = 256;
   unsigned drain_seconds = 10;
   bool demo = false;

@@ -477,7 +477,7 @@ int run_load(const std::vector<std::string>& args) {
   asio::io_context io;
   if (options.idle_watchers > 0) {
     // Idle WebSockets only: how many one gateway holds (memory is read off the server).
-    if (options.cold_auctions == 0) shared.cold.push_back("idle");
+    if (options.cold_auctions == 0) shared.cold.emplace_back("idle");
     shared.hot = {"idle-hot"};
     for (unsigned i = 0; i < options.idle_watchers; ++i)
       asio::co_spawn(io, watcher(shared, i, true, io.get_executor()), asio::detached);

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const auto kDevTokenTtl = std::chrono::hours(12);
+constexpr auto kDevTokenTtl = std::chrono::hours(12);
 
 std::string default_web_root() {
 #ifdef GAVEL_SOURCE_WEB_ROOT
@@ -88,7 +88,7 @@ class Demo {
       terms.extension = domain::seconds(30);
       terms.max_ends_at = terms.ends_at + domain::seconds(300);
       send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, lot.id, "", "demo"}, lot.id);
-      ids_.push_back(lot.id);
+      ids_.emplace_back(lot.id);
     }
   }
 

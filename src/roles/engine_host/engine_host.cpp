@@ -229,7 +229,7 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
         [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
     if (published) {
       stats_.events_published += ids.size();
-      store_.mark_published(std::move(ids), [this](ports::Result<void> marked) {
+      store_.mark_published(std::move(ids), [this](const ports::Result<void>& marked) {
         if (!marked) outbox_dirty_ = true;
       });
     } else {

@@ -33,11 +33,11 @@ namespace gavel::gateway {
 
 /// Every limit the gateway enforces, explicitly.
 struct GatewayLimits {
-  std::size_t max_body_bytes = 16 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = std::size_t{16} * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_connections = 10'000;
   std::chrono::seconds idle_timeout{60};
-  std::size_t ws_max_message_bytes = 4 * 1024;
+  std::size_t ws_max_message_bytes = std::size_t{4} * 1024;
   std::size_t ws_write_queue = 256;                   ///< then the socket is conflated
   std::chrono::milliseconds max_wait{10'000};         ///< cap of ?wait=
   std::chrono::milliseconds command_timeout{10'000};  ///< how long a command may take

@@ -30,7 +30,7 @@ namespace {
 constexpr std::size_t kDefaultPage = 20;
 constexpr std::size_t kMaxPage = 100;
 constexpr std::size_t kMaxIdempotencyKey = 64;
-const auto kDevTokenTtl = std::chrono::hours(12);
+constexpr auto kDevTokenTtl = std::chrono::hours(12);
 
 /// A request target split into path segments and query parameters.
 struct Target {
@@ -283,8 +283,7 @@ asio::awaitable<Response> Api::dispatch() {
   if (request_.method() == verb::get && (target_.segments.empty() || target_.segments[0] != "v1")) {
     co_return static_file();
   }
-  const bool known_path = !target_.segments.empty() && target_.segments[0] == "v1";
-  co_return fail(known_path ? 404 : 404, "not_found",
+  co_return fail(404, "not_found",
                  "no such endpoint: " + std::string(request_.method_string()) + " " +
                      std::string(request_.target().substr(0, request_.target().find('?'))));
 }

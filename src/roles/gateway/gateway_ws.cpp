@@ -99,8 +99,11 @@ asio::awaitable<void> WsSession::run(Request request) {
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
   ws_.read_message_max(limits.ws_max_message_bytes);
+  // Messages go out whole: no fragmentation buffer per socket (memory per idle subscriber).
+  ws_.auto_fragment(false);
   boost::system::error_code ec;
   co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  request = Request{};  // the upgrade's headers are not needed any more: free them
   if (ec) co_return;
   auto self = shared_from_this();
   gateway_.deps_.hub.add_user(self, user_id_);

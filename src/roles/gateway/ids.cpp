@@ -15,8 +15,8 @@ std::string IdGenerator::next(domain::Timestamp now) {
     std::lock_guard lock{mutex_};
     if (millis <= last_millis_) {
       // Same millisecond (or the clock stepped back): increment the random part.
-      for (auto it = last_random_.rbegin(); it != last_random_.rend(); ++it) {
-        if (++*it != 0) break;
+      for (std::size_t i = last_random_.size(); i-- > 0;) {
+        if (++last_random_[i] != 0) break;
       }
     } else {
       last_millis_ = millis;
