@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: unit, contract (memory adapters), property, the replay
-# example, and the style checks. Builds once, in build-test/ with ASan + UBSan.
+# Sets up, builds and runs every test: unit, contract, property, the replay example, integration
+# (node, real sockets), the browser test, and the style checks (clang-format, clang-tidy).
+# Builds once, in build-test/ with ASan + UBSan.
 # Usage: scripts/test.sh            (GAVEL_TEST_BUILD_TYPE=Debug to skip the sanitizers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,9 @@ echo "--- tests"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 300
+
+if [ "${GAVEL_SKIP_TIDY:-0}" != 1 ]; then
+  echo "--- style: clang-tidy (GAVEL_SKIP_TIDY=1 skips it)"
+  cmake --build "$build_dir" --target tidy
+fi
 echo "--- all tests passed"

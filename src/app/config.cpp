@@ -66,7 +66,7 @@ std::string show_number(T value) {
 }
 
 const std::vector<Setting>& settings() {
-  static const std::vector<Setting> kSettings{
+  static const std::vector<Setting> setting_table{
       {"profile", "embedded, selfhosted or aws (only embedded is available so far)",
        [](Config& c, const std::string& v) {
          one_of("profile", v, {"embedded", "selfhosted", "aws"});
@@ -190,7 +190,7 @@ const std::vector<Setting>& settings() {
        },
        [](const Config& c) { return std::string(c.demo ? "true" : "false"); }},
   };
-  return kSettings;
+  return setting_table;
 }
 
 const Setting* find_setting(std::string_view name) {

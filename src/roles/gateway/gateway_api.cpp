@@ -600,7 +600,7 @@ asio::awaitable<Response> Api::list_auctions() {
   if (!limit) co_return error;
   query.limit = *limit;
   if (const auto status = target_.param("status")) {
-    static const std::pair<const char*, domain::AuctionStatus> kStatuses[] = {
+    static constexpr std::pair<const char*, domain::AuctionStatus> kStatuses[] = {
         {"scheduled", domain::AuctionStatus::scheduled},
         {"open", domain::AuctionStatus::open},
         {"closed", domain::AuctionStatus::closed},
@@ -775,7 +775,7 @@ Response Api::static_file() const {
   if (!file || fs::is_directory(path)) return fail(404, "not_found", "no such file");
   std::ostringstream content;
   content << file.rdbuf();
-  static const std::pair<const char*, const char*> kTypes[] = {
+  static constexpr std::pair<const char*, const char*> kTypes[] = {
       {".html", "text/html; charset=utf-8"},
       {".js", "text/javascript; charset=utf-8"},
       {".css", "text/css; charset=utf-8"},
