@@ -85,10 +85,7 @@ void Gateway::start_websocket(beast::tcp_stream stream, Request request) {
 }
 
 WsSession::WsSession(Gateway& gateway, beast::tcp_stream stream, std::string user_id)
-    : gateway_(gateway),
-      ws_(std::move(stream)),
-      user_id_(std::move(user_id)),
-      wake_(ws_.get_executor()) {}
+    : gateway_(gateway), ws_(std::move(stream)), user_id_(std::move(user_id)) {}
 
 asio::awaitable<void> WsSession::run(Request request) {
   const auto& limits = gateway_.options_.limits;
@@ -107,20 +104,21 @@ asio::awaitable<void> WsSession::run(Request request) {
   if (ec) co_return;
   auto self = shared_from_this();
   gateway_.deps_.hub.add_user(self, user_id_);
-  wake_.expires_at(asio::steady_timer::time_point::max());
-  asio::co_spawn(
-      ws_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+  start_writer();  // anything queued before the accept completed
   co_await read_loop();
   closed_ = true;
-  wake_.cancel();
   gateway_.deps_.hub.remove(this, user_id_);
 }
 
 asio::awaitable<void> WsSession::read_loop() {
+  // Read in small pieces: an idle subscriber then holds a read buffer of a few hundred bytes
+  // instead of a whole frame's worth (memory per connection, docs/benchmarks.md). Messages are
+  // still limited as a whole by read_message_max.
+  constexpr std::size_t kReadPiece = 256;
   beast::flat_buffer buffer;
   for (;;) {
     boost::system::error_code ec;
-    co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    co_await ws_.async_read_some(buffer, kReadPiece, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == websocket::error::message_too_big) {
       send_error("message_too_large",
                  "messages are limited to " +
@@ -128,6 +126,7 @@ asio::awaitable<void> WsSession::read_loop() {
       co_return;
     }
     if (ec) co_return;
+    if (!ws_.is_message_done()) continue;
     handle_text(beast::buffers_to_string(buffer.data()));
     buffer.consume(buffer.size());
   }
@@ -213,18 +212,31 @@ void WsSession::enqueue(Outgoing outgoing) {
     if (subscribed_.contains(outgoing.snapshot_of)) return;
   }
   queue_.push_back(std::move(outgoing));
-  wake_.cancel();
+  start_writer();
+}
+
+void WsSession::start_writer() {
+  // The writer runs only while there is something to send: an idle subscriber holds no
+  // coroutine frame and no pending operation for writing (memory per connection).
+  if (writing_ || closed_ || !ws_.is_open()) return;
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ws_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
 }
 
 void WsSession::conflate() {
   queue_.clear();
   for (const auto& id : subscribed_) queue_.push_back({nullptr, id});
-  wake_.cancel();
 }
 
 asio::awaitable<void> WsSession::write_loop() {
   auto self = shared_from_this();
   const asio::any_io_executor executor = ws_.get_executor();
+  struct Finished {
+    bool& writing;
+    ~Finished() { writing = false; }
+  } finished{writing_};
   while (!closed_) {
     if (close_requested_) {
       // The close frame is a write: sent here, so it never overlaps another write.
@@ -235,12 +247,7 @@ asio::awaitable<void> WsSession::write_loop() {
           asio::redirect_error(asio::use_awaitable, ec));
       co_return;
     }
-    if (queue_.empty()) {
-      boost::system::error_code ec;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
+    if (queue_.empty()) co_return;
     Outgoing next = std::move(queue_.front());
     queue_.pop_front();
     std::shared_ptr<const std::string> text = next.message;
@@ -273,7 +280,7 @@ asio::awaitable<void> WsSession::write_loop() {
 void WsSession::close_going_away() {
   asio::post(ws_.get_executor(), [self = shared_from_this()] {
     self->close_requested_ = true;
-    self->wake_.cancel();
+    self->start_writer();
   });
 }
 

@@ -40,6 +40,7 @@ class WsSession final : public WsClient, public std::enable_shared_from_this<WsS
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   void enqueue(Outgoing outgoing);
+  void start_writer();
   void conflate();
   void send_error(const std::string& code, const std::string& message);
   void handle_text(const std::string& text);
@@ -48,10 +49,10 @@ class WsSession final : public WsClient, public std::enable_shared_from_this<WsS
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   std::string user_id_;
   std::deque<Outgoing> queue_;
-  boost::asio::steady_timer wake_;
   std::unordered_set<domain::AuctionId> subscribed_;
   bool closed_ = false;
   bool close_requested_ = false;
+  bool writing_ = false;  ///< a write_loop is running
 };
 
 }  // namespace gavel::gateway
