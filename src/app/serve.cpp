@@ -56,6 +56,9 @@ class Demo {
 
   void seed() {
     const auto now = clock_.now();
+    const std::string suffix = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() %
+        1'000'000);
     struct Lot {
       const char* id;
       const char* title;
@@ -75,7 +78,9 @@ class Demo {
     };
     for (const auto& lot : lots) {
       domain::AuctionTerms terms;
-      terms.id = domain::AuctionId{lot.id};
+      // A fresh set each start: a data dir kept from an earlier demo has its lots closed by now.
+      const std::string id = std::string(lot.id) + "-" + suffix;
+      terms.id = domain::AuctionId{id};
       terms.seller_id = domain::UserId{"demo-seller"};
       terms.title = lot.title;
       terms.currency = *domain::Currency::parse(lot.currency);
@@ -87,8 +92,8 @@ class Demo {
       terms.soft_close = domain::seconds(30);
       terms.extension = domain::seconds(30);
       terms.max_ends_at = terms.ends_at + domain::seconds(300);
-      send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, lot.id, "", "demo"}, lot.id);
-      ids_.emplace_back(lot.id);
+      send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, id, "", "demo"}, id);
+      ids_.push_back(id);
     }
   }
 
@@ -132,6 +137,13 @@ class Demo {
   void stop() {
     running_ = false;
     if (thread_.joinable()) thread_.join();
+  }
+
+  /// The demo auctions' ids, comma-separated.
+  std::string names() const {
+    std::string out;
+    for (const auto& id : ids_) out += (out.empty() ? "" : ", ") + id;
+    return out;
   }
 
  private:
@@ -347,7 +359,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
              " (profile " + config.profile + ", data " + config.data_dir + ", " +
              std::to_string(host.auctions()) + " auctions recovered)");
     if (config.demo) {
-      log_line("demo: auctions demo-watch, demo-novel, demo-poster, demo-print; open http://" +
+      log_line("demo: auctions " + demo.names() + " and a bidding bot; open http://" +
                config.http_host + ":" + std::to_string(gateway.port()) + "/ in a browser");
     }
     std::cout << "listening " << config.http_host << ":" << gateway.port() << std::endl;
