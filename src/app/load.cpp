@@ -51,6 +51,7 @@ struct LoadOptions {
   std::vector<std::string> source_addresses;  ///< spread connections over these local addresses
   unsigned idle_watchers = 0;  ///< only hold this many idle WebSockets for hold_seconds
   double hold_seconds = 10;
+  double rate = 0;  ///< bids per second over all bidders, open loop (0: as fast as answered)
 };
 
 /// Latency samples in microseconds; percentiles by sorting at the end.
@@ -190,7 +191,18 @@ asio::awaitable<void> bidder(Shared& shared, std::size_t index, asio::any_io_exe
   }
   std::mt19937_64 random{index * 7919 + 17};
   const auto& options = shared.options;
+  // Open loop with --rate: each bidder sends on its own schedule, and latency counts from the
+  // scheduled time, so a slow answer is not hidden by the next bid waiting for it.
+  asio::steady_timer pacer{executor};
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options.rate > 0 ? options.bidders / options.rate : 0.0));
+  auto scheduled = Clock::now() + interval * static_cast<long>(index % 16) / 16;
   while (!shared.stop.load()) {
+    if (options.rate > 0) {
+      pacer.expires_at(scheduled);
+      boost::system::error_code wait_error;
+      co_await pacer.async_wait(asio::redirect_error(asio::use_awaitable, wait_error));
+    }
     if (shared.sent.fetch_add(1) >= options.max_bids) {
       shared.stop = true;
       break;
@@ -210,7 +222,8 @@ asio::awaitable<void> bidder(Shared& shared, std::size_t index, asio::any_io_exe
         "{\"amount\":" + std::to_string(amount) + ",\"maxAmount\":" + std::to_string(max) + "}";
     const std::string target =
         "/v1/auctions/" + auction + "/bids" + (options.wait ? "?wait=5000" : "");
-    const auto started = Clock::now();
+    const auto started = options.rate > 0 ? scheduled : Clock::now();
+    scheduled += interval;
     auto answer = co_await client.request(http::verb::post, target, body, shared.tokens[user]);
     const auto finished = Clock::now();
     if (answer.ec) {
@@ -444,6 +457,9 @@ LoadOptions parse_options(const std::vector<std::string>& args) {
       options.idle_watchers = parse_value<unsigned>(name, value);
     } else if (name == "hold") {
       options.hold_seconds = parse_value<double>(name, value);
+    } else if (name == "rate") {
+      options.rate = parse_value<double>(name, value);
+      if (options.rate < 0 || options.rate > 1e7) throw std::invalid_argument("--rate: 0..10,000,000");
     } else {
       throw std::invalid_argument("unknown option --" + name + " (see gavel load --help)");
     }
@@ -589,6 +605,8 @@ per second and latency percentiles. Bounded by --max-bids and --duration.
   --duration S            stop after S seconds (default 10, at most 3600)
   --max-bids N            stop after N bids (default 100000)
   --no-wait               post without ?wait= (measures intake: 202 answers)
+  --rate R                open loop: R bids/s in all, latency counted from each bid's scheduled
+                          time (default: closed loop, each bidder sends when answered)
   --threads N             client I/O threads (default 1)
   --source-addresses A,B  spread connections over local addresses (127.0.0.x) to pass the
                           ephemeral port range
