@@ -459,7 +459,8 @@ LoadOptions parse_options(const std::vector<std::string>& args) {
       options.hold_seconds = parse_value<double>(name, value);
     } else if (name == "rate") {
       options.rate = parse_value<double>(name, value);
-      if (options.rate < 0 || options.rate > 1e7) throw std::invalid_argument("--rate: 0..10,000,000");
+      if (options.rate < 0 || options.rate > 1e7)
+        throw std::invalid_argument("--rate: 0..10,000,000");
     } else {
       throw std::invalid_argument("unknown option --" + name + " (see gavel load --help)");
     }
