@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config clang-format clang-tidy
+  g++ cmake ninja-build ccache pkg-config clang-format clang-tidy clang libclang-rt-14-dev
   # libraries
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev
   # tests and benchmarks (chromium: the web UI's browser test; nodejs/npm come with the machine)

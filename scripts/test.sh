@@ -21,6 +21,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 300
 
+if [ "${GAVEL_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "--- fuzz: a short run of each libFuzzer target (scripts/fuzz.sh SECONDS runs longer)"
+  scripts/fuzz.sh "${GAVEL_FUZZ_SECONDS:-10}"
+fi
+
 if [ "${GAVEL_SKIP_TIDY:-0}" != 1 ]; then
   echo "--- style: clang-tidy (GAVEL_SKIP_TIDY=1 skips it)"
   cmake --build "$build_dir" --target tidy
