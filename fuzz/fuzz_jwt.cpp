@@ -11,8 +11,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const auto clock = std::make_shared<gavel::adapters::memory::SimulatedClock>(
       *gavel::domain::parse_rfc3339("2026-11-28T10:00:00Z"));
   static const gavel::adapters::jwt::DevAuthenticator verifier{
-      "fuzzing-secret-fuzzing-secret-0123456789", clock, "gavel-dev", "gavel",
-      gavel::domain::seconds(30), 0};
+      "fuzzing-secret-fuzzing-secret-0123456789",
+      clock,
+      "gavel-dev",
+      "gavel",
+      gavel::domain::seconds(30),
+      0};
   const auto result = verifier.verify(std::string_view(reinterpret_cast<const char*>(data), size));
   if (result.ok()) __builtin_trap();
   return 0;
