@@ -171,58 +171,26 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void ack(const std::vector<std::string>& receipts, const ports::Callback<void>& done) {
-    AfterUnlock after;
-    {
-      std::lock_guard lock(mutex_);
-      const domain::Timestamp now = clock_->now();
-      prologue(now, after);
-      for (const auto& receipt : receipts) {
-        take_in_flight(receipt);  // the message is dropped
-      }
-      serve_waiters(now, after);
-    }
-    run(after);
-    done({});
+    settle(receipts, done, [](Message&&, domain::Timestamp) {});  // the message is dropped
   }
 
   void nack(const std::vector<std::string>& receipts, const std::string& reason,
             const ports::Callback<void>& done) {
-    AfterUnlock after;
-    {
-      std::lock_guard lock(mutex_);
-      const domain::Timestamp now = clock_->now();
-      prologue(now, after);
-      for (const auto& receipt : receipts) {
-        auto message = take_in_flight(receipt);
-        if (!message) continue;
-        if (!message->first_failure) message->first_failure = now;
-        if (message->deliveries >= options_.max_deliveries) {
-          to_dead_letters(std::move(*message), reason, now);
-        } else {
-          enqueue(std::move(*message));
-        }
+    settle(receipts, done, [&](Message&& message, domain::Timestamp now) {
+      if (!message.first_failure) message.first_failure = now;
+      if (message.deliveries >= options_.max_deliveries) {
+        to_dead_letters(std::move(message), reason, now);
+      } else {
+        enqueue(std::move(message));
       }
-      serve_waiters(now, after);
-    }
-    run(after);
-    done({});
+    });
   }
 
   void dead_letter(const std::vector<std::string>& receipts, const std::string& reason,
                    const ports::Callback<void>& done) {
-    AfterUnlock after;
-    {
-      std::lock_guard lock(mutex_);
-      const domain::Timestamp now = clock_->now();
-      prologue(now, after);
-      for (const auto& receipt : receipts) {
-        if (auto message = take_in_flight(receipt))
-          to_dead_letters(std::move(*message), reason, now);
-      }
-      serve_waiters(now, after);
-    }
-    run(after);
-    done({});
+    settle(receipts, done, [&](Message&& message, domain::Timestamp now) {
+      to_dead_letters(std::move(message), reason, now);
+    });
   }
 
   void list_dead_letters(std::size_t limit,
@@ -437,6 +405,25 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
 
   // Takes an in-flight message out of the queue by its current receipt (nullopt: unknown or
   // expired receipt); the caller drops it, enqueues it again or dead-letters it.
+  // ack, nack and dead_letter: take each receipt's in-flight message and hand it to `what`
+  // (unknown or expired receipts are skipped), then serve waiting receivers; answers once.
+  template <typename What>
+  void settle(const std::vector<std::string>& receipts, const ports::Callback<void>& done,
+              What&& what) {
+    AfterUnlock after;
+    {
+      std::lock_guard lock(mutex_);
+      const domain::Timestamp now = clock_->now();
+      prologue(now, after);
+      for (const auto& receipt : receipts) {
+        if (auto message = take_in_flight(receipt)) what(std::move(*message), now);
+      }
+      serve_waiters(now, after);
+    }
+    run(after);
+    done({});
+  }
+
   std::optional<Message> take_in_flight(const std::string& receipt) {
     const auto found = receipts_.find(receipt);
     if (found == receipts_.end()) return std::nullopt;
