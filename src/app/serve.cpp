@@ -4,12 +4,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <csignal>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "adapters/jwt/dev_authenticator.hpp"
 #include "adapters/jwt/http_jwks_fetch.hpp"
@@ -184,7 +186,8 @@ class EventPump {
       if (!received || received.value().empty()) continue;
       std::vector<std::string> receipts;
       for (const auto& delivery : received.value()) {
-        gateway_.on_event(delivery.body);
+        // The topic delivers at least once; a redelivered event (same id) is fanned out once.
+        if (remember(delivery.message_id)) gateway_.on_event(delivery.body);
         receipts.push_back(delivery.receipt);
       }
       ports::call_blocking<void>(
@@ -192,8 +195,23 @@ class EventPump {
     }
   }
 
+  /// Whether `event_id` is new; remembers the last kRemembered ids (redeliveries come within
+  /// a visibility timeout, long before that many newer events).
+  bool remember(const std::string& event_id) {
+    if (!seen_.insert(event_id).second) return false;
+    order_.push_back(event_id);
+    if (order_.size() > kRemembered) {
+      seen_.erase(order_.front());
+      order_.pop_front();
+    }
+    return true;
+  }
+
+  static constexpr std::size_t kRemembered = 100'000;
   ports::SubscriptionPtr subscription_;
   gateway::Gateway& gateway_;
+  std::unordered_set<std::string> seen_;
+  std::deque<std::string> order_;
   std::atomic<bool> running_{true};
   std::thread thread_;
 };
