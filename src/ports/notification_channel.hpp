@@ -22,6 +22,7 @@ struct Notice {
   std::string subject;
   std::string text;
   std::string html;
+  std::string secret;  ///< webhook: the user's signing key; empty elsewhere
   bool operator==(const Notice&) const = default;
 };
 

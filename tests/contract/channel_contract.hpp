@@ -37,7 +37,8 @@ class ChannelContract : public ::testing::Test {
                          user + "@example.com",
                          "You were outbid on Lot a1",
                          "Someone bid 12.50 EUR. (" + id + ")",
-                         "<p>Someone bid <b>12.50 EUR</b>.</p>"};
+                         "<p>Someone bid <b>12.50 EUR</b>.</p>",
+                         "s3cret"};
   }
 
   ports::Result<void> send(ports::Notice notice) {

@@ -21,6 +21,7 @@
 #include "adapters/sqlite/schema.hpp"
 #include "adapters/sqlite/sqlite_store.hpp"
 #include "contract/store_contract.hpp"
+#include "contract/temp_dir.hpp"
 
 namespace gavel::contract {
 namespace {
@@ -28,28 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using adapters::sqlite::SqliteStore;
 using adapters::sqlite::SqliteStoreOptions;
-
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gavel-sqlite-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, error);
-    fs::remove_all(path_, error);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 struct SqliteStoreFactory {
   ports::StorePtr make() { return std::make_unique<SqliteStore>(dir.path() / "gavel.db"); }

@@ -165,4 +165,24 @@ bool Connection::read_only() const {
   return sqlite3_db_readonly(db_, "main") == 1;
 }
 
+ports::Error to_port_error(const SqliteError& error) {
+  switch (error.primary()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:  // the disk may get space again
+    case SQLITE_PROTOCOL:
+      return {ports::ErrorKind::retryable, std::string("sqlite: ") + error.what()};
+    default:
+      return {ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
+  }
+}
+
+void rollback_quietly(Connection& connection) noexcept {
+  try {
+    if (connection.in_transaction()) connection.exec("ROLLBACK");
+  } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the first error is reported
+  }
+}
+
 }  // namespace gavel::adapters::sqlite

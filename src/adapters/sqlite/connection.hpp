@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ports/result.hpp"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -119,5 +121,12 @@ class Connection {
 /// Throws SqliteError for `code` unless it is SQLITE_OK, with `what` and the connection's
 /// message.
 void check(sqlite3* db, int code, std::string_view what);
+
+/// The port error for a failed SQLite call: BUSY, LOCKED, IOERR, FULL and PROTOCOL may pass
+/// (retryable); the rest will not (permanent).
+ports::Error to_port_error(const SqliteError& error);
+
+/// Ends a failed transaction without hiding the error that failed it.
+void rollback_quietly(Connection& connection) noexcept;
 
 }  // namespace gavel::adapters::sqlite

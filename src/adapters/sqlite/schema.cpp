@@ -88,14 +88,6 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (position) WHERE published = 0;
 )sql";
 
-// Ends a failed transaction without hiding the error that failed it.
-void rollback_quietly(Connection& connection) noexcept {
-  try {
-    if (connection.in_transaction()) connection.exec("ROLLBACK");
-  } catch (const SqliteError&) {  // NOLINT(bugprone-empty-catch): the first error is reported
-  }
-}
-
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -108,19 +100,24 @@ int schema_version(Connection& connection) {
 }
 
 void migrate(Connection& connection) {
-  const auto too_new = [](int found) {
+  migrate(connection, migrations());
+}
+
+void migrate(Connection& connection, const std::vector<Migration>& list) {
+  const int newest = list.empty() ? 0 : list.back().version;
+  const auto too_new = [newest](int found) {
     return SchemaTooNew("the database has schema version " + std::to_string(found) +
-                        ", newer than this build knows (" + std::to_string(kSchemaVersion) +
+                        ", newer than this build knows (" + std::to_string(newest) +
                         "): run a newer gavel");
   };
-  if (const int found = schema_version(connection); found > kSchemaVersion) throw too_new(found);
-  for (const Migration& migration : migrations()) {
+  if (const int found = schema_version(connection); found > newest) throw too_new(found);
+  for (const Migration& migration : list) {
     // IMMEDIATE takes the write lock first, so two processes opening the same file at once
     // apply each migration once: the second one re-reads the version and skips it.
     connection.exec("BEGIN IMMEDIATE");
     try {
       const int found = schema_version(connection);
-      if (found > kSchemaVersion) throw too_new(found);
+      if (found > newest) throw too_new(found);
       if (found < migration.version) {
         connection.exec(migration.sql);
         connection.exec("PRAGMA user_version = " + std::to_string(migration.version));

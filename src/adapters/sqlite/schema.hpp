@@ -34,4 +34,8 @@ int schema_version(Connection& connection);
 /// when the database is newer than this build, and SqliteError when SQLite fails.
 void migrate(Connection& connection);
 
+/// The same for another database's migrations (oldest first; the last one's version is the
+/// newest this build knows), e.g. the notice store's.
+void migrate(Connection& connection, const std::vector<Migration>& list);
+
 }  // namespace gavel::adapters::sqlite

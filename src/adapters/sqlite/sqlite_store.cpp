@@ -117,19 +117,6 @@ const std::string& pending_events_sql() {
 
 // --- errors ------------------------------------------------------------------------------
 
-ports::Error to_error(const SqliteError& error) {
-  switch (error.primary()) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:  // the disk may get space again
-    case SQLITE_PROTOCOL:
-      return {ports::ErrorKind::retryable, std::string("sqlite: ") + error.what()};
-    default:
-      return {ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
-  }
-}
-
 ports::Error closed_error() {
   return {ports::ErrorKind::permanent, "the SQLite store is closed"};
 }
@@ -146,19 +133,11 @@ ports::Result<T> run_read(Connection& connection, Query& query) {
   try {
     return ports::Result<T>(query(connection));
   } catch (const SqliteError& error) {
-    return to_error(error);
+    return to_port_error(error);
   } catch (const CorruptRow& error) {
     return ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
   } catch (const std::exception& error) {
     return ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
-  }
-}
-
-// Ends a failed transaction without hiding the error that failed it.
-void rollback_quietly(Connection& connection) noexcept {
-  try {
-    if (connection.in_transaction()) connection.exec("ROLLBACK");
-  } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the first error is reported
   }
 }
 
@@ -396,14 +375,14 @@ void SqliteStore::apply_group(std::vector<WriteJob>& group) {
         // then nothing of the group is written, and every write gets the error.
         if (!connection.in_transaction()) throw;
         connection.exec("ROLLBACK TO write");
-        answers[i] = to_error(error);
+        answers[i] = to_port_error(error);
       }
       connection.exec("RELEASE write");
     }
     connection.exec("COMMIT");
   } catch (const SqliteError& error) {
     rollback_quietly(connection);
-    answers.assign(group.size(), to_error(error));
+    answers.assign(group.size(), to_port_error(error));
   } catch (const std::exception& error) {
     rollback_quietly(connection);
     answers.assign(group.size(), ports::Error{ports::ErrorKind::permanent,

@@ -1,0 +1,556 @@
+#include "adapters/sqlite/sqlite_notice_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "adapters/sqlite/connection.hpp"
+#include "adapters/sqlite/schema.hpp"
+
+namespace gavel::adapters::sqlite {
+namespace {
+
+// Times are microseconds since the epoch; an absent failure time is NULL.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE watches (
+  auction_id       TEXT PRIMARY KEY,
+  seller_id        TEXT NOT NULL,
+  ends_at          INTEGER NOT NULL,
+  ending_soon_sent INTEGER NOT NULL,
+  finished         INTEGER NOT NULL
+);
+CREATE TABLE participants (
+  auction_id TEXT NOT NULL,
+  position   INTEGER NOT NULL,
+  user_id    TEXT NOT NULL,
+  PRIMARY KEY (auction_id, user_id)
+);
+CREATE TABLE inbox (
+  position   INTEGER PRIMARY KEY AUTOINCREMENT,
+  id         TEXT NOT NULL UNIQUE,
+  user_id    TEXT NOT NULL,
+  auction_id TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  subject    TEXT NOT NULL,
+  text       TEXT NOT NULL,
+  html       TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  read       INTEGER NOT NULL
+);
+CREATE INDEX inbox_by_user ON inbox (user_id, position);
+CREATE INDEX inbox_unread ON inbox (user_id) WHERE read = 0;
+CREATE TABLE deliveries (
+  position      INTEGER PRIMARY KEY AUTOINCREMENT,
+  notice_id     TEXT NOT NULL,
+  channel       TEXT NOT NULL,
+  user_id       TEXT NOT NULL,
+  auction_id    TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  address       TEXT NOT NULL,
+  subject       TEXT NOT NULL,
+  text          TEXT NOT NULL,
+  html          TEXT NOT NULL,
+  secret        TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  attempts      INTEGER NOT NULL,
+  first_failure INTEGER,
+  last_failure  INTEGER,
+  last_error    TEXT NOT NULL,
+  dead_order    INTEGER,
+  UNIQUE (notice_id, channel)
+);
+CREATE INDEX deliveries_pending ON deliveries (position) WHERE state = 'pending';
+CREATE INDEX deliveries_dead ON deliveries (dead_order) WHERE state = 'dead';
+CREATE TABLE preferences (
+  user_id        TEXT PRIMARY KEY,
+  webhook        INTEGER NOT NULL,
+  email          INTEGER NOT NULL,
+  sms            INTEGER NOT NULL,
+  email_address  TEXT NOT NULL,
+  phone          TEXT NOT NULL,
+  webhook_url    TEXT NOT NULL,
+  webhook_secret TEXT NOT NULL
+);
+)sql";
+
+const std::vector<Migration>& notice_migrations() {
+  static const std::vector<Migration> list{{1, kVersion1}};
+  return list;
+}
+
+constexpr const char* kDeliveryColumns =
+    "notice_id, channel, user_id, auction_id, kind, address, subject, text, html, secret, state, "
+    "attempts, first_failure, last_failure, last_error";
+
+std::int64_t micros(domain::Timestamp at) {
+  return at.time_since_epoch().count();
+}
+
+domain::Timestamp from_micros(std::int64_t value) {
+  return domain::Timestamp{domain::Duration{value}};
+}
+
+std::optional<std::int64_t> optional_micros(const std::optional<domain::Timestamp>& at) {
+  return at ? std::optional(micros(*at)) : std::nullopt;
+}
+
+std::int64_t sql_limit(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
+}
+
+template <typename Id>
+Id id_column(const Statement& statement, int column) {
+  const std::string_view text = statement.column_text(column);
+  if (text.size() > domain::kMaxIdLength) throw CorruptRow("id longer than 64 bytes");
+  return Id{text};
+}
+
+std::string_view state_name(ports::DeliveryState state) {
+  switch (state) {
+    case ports::DeliveryState::pending:
+      return "pending";
+    case ports::DeliveryState::sent:
+      return "sent";
+    case ports::DeliveryState::dead:
+      return "dead";
+  }
+  return "pending";
+}
+
+ports::DeliveryState parse_state(std::string_view name) {
+  if (name == "pending") return ports::DeliveryState::pending;
+  if (name == "sent") return ports::DeliveryState::sent;
+  if (name == "dead") return ports::DeliveryState::dead;
+  throw CorruptRow("unknown delivery state " + std::string(name));
+}
+
+ports::DeliveryRecord read_delivery(const Statement& row) {
+  ports::DeliveryRecord record;
+  record.notice.id = row.column_text(0);
+  record.channel = row.column_text(1);
+  record.notice.user_id = id_column<domain::UserId>(row, 2);
+  record.notice.auction_id = id_column<domain::AuctionId>(row, 3);
+  record.notice.kind = row.column_text(4);
+  record.notice.address = row.column_text(5);
+  record.notice.subject = row.column_text(6);
+  record.notice.text = row.column_text(7);
+  record.notice.html = row.column_text(8);
+  record.notice.secret = row.column_text(9);
+  record.state = parse_state(row.column_text(10));
+  record.attempts = static_cast<int>(row.column_int64(11));
+  if (auto at = row.column_optional_int64(12)) record.first_failure = from_micros(*at);
+  if (auto at = row.column_optional_int64(13)) record.last_failure = from_micros(*at);
+  record.last_error = row.column_text(14);
+  return record;
+}
+
+std::vector<ports::DeliveryRecord> read_deliveries(Connection& connection, const std::string& sql,
+                                                   std::size_t limit) {
+  auto statement = connection.prepare(sql);
+  statement->bind(1, sql_limit(limit));
+  std::vector<ports::DeliveryRecord> records;
+  while (statement->step()) records.push_back(read_delivery(*statement));
+  return records;
+}
+
+std::optional<ports::AuctionWatch> read_watch(Connection& connection,
+                                              const domain::AuctionId& auction_id) {
+  std::optional<ports::AuctionWatch> watch;
+  {
+    auto statement = connection.prepare(
+        "SELECT seller_id, ends_at, ending_soon_sent, finished FROM watches WHERE auction_id = ?1");
+    statement->bind(1, auction_id.view());
+    if (!statement->step()) return std::nullopt;
+    watch.emplace();
+    watch->auction_id = auction_id;
+    watch->seller_id = id_column<domain::UserId>(*statement, 0);
+    watch->ends_at = from_micros(statement->column_int64(1));
+    watch->ending_soon_sent = statement->column_int64(2) != 0;
+    watch->finished = statement->column_int64(3) != 0;
+  }
+  auto statement = connection.prepare(
+      "SELECT user_id FROM participants WHERE auction_id = ?1 ORDER BY position");
+  statement->bind(1, auction_id.view());
+  while (statement->step()) watch->participants.push_back(id_column<domain::UserId>(*statement, 0));
+  return watch;
+}
+
+void write_watch(Connection& connection, const ports::AuctionWatch& watch) {
+  {
+    // The upsert rule of ports::merge_watch, in SQL.
+    auto statement = connection.prepare(
+        "INSERT INTO watches (auction_id, seller_id, ends_at, ending_soon_sent, finished) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (auction_id) DO UPDATE SET "
+        "seller_id = CASE WHEN excluded.seller_id <> '' THEN excluded.seller_id ELSE seller_id "
+        "END, ends_at = CASE WHEN excluded.ends_at <> 0 THEN excluded.ends_at ELSE ends_at END, "
+        "ending_soon_sent = max(ending_soon_sent, excluded.ending_soon_sent), "
+        "finished = max(finished, excluded.finished)");
+    statement->bind(1, watch.auction_id.view());
+    statement->bind(2, watch.seller_id.view());
+    statement->bind(3, micros(watch.ends_at));
+    statement->bind(4, std::int64_t{watch.ending_soon_sent});
+    statement->bind(5, std::int64_t{watch.finished});
+    statement->step();
+  }
+  for (const auto& user : watch.participants) {
+    auto statement = connection.prepare(
+        "INSERT OR IGNORE INTO participants (auction_id, position, user_id) VALUES (?1, "
+        "(SELECT count(*) FROM participants WHERE auction_id = ?1), ?2)");
+    statement->bind(1, watch.auction_id.view());
+    statement->bind(2, user.view());
+    statement->step();
+  }
+}
+
+void write_inbox(Connection& connection, const ports::InboxNotice& entry) {
+  auto statement = connection.prepare(
+      "INSERT OR IGNORE INTO inbox (id, user_id, auction_id, kind, subject, text, html, at, read) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  const auto& notice = entry.notice;
+  statement->bind(1, notice.id);
+  statement->bind(2, notice.user_id.view());
+  statement->bind(3, notice.auction_id.view());
+  statement->bind(4, notice.kind);
+  statement->bind(5, notice.subject);
+  statement->bind(6, notice.text);
+  statement->bind(7, notice.html);
+  statement->bind(8, micros(entry.at));
+  statement->bind(9, std::int64_t{entry.read});
+  statement->step();
+}
+
+void write_delivery(Connection& connection, const ports::DeliveryRecord& record) {
+  auto statement =
+      connection.prepare(std::string("INSERT OR IGNORE INTO deliveries (") + kDeliveryColumns +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                         "'pending', ?11, ?12, ?13, ?14)");
+  const auto& notice = record.notice;
+  statement->bind(1, notice.id);
+  statement->bind(2, record.channel);
+  statement->bind(3, notice.user_id.view());
+  statement->bind(4, notice.auction_id.view());
+  statement->bind(5, notice.kind);
+  statement->bind(6, notice.address);
+  statement->bind(7, notice.subject);
+  statement->bind(8, notice.text);
+  statement->bind(9, notice.html);
+  statement->bind(10, notice.secret);
+  statement->bind(11, std::int64_t{record.attempts});
+  statement->bind(12, optional_micros(record.first_failure));
+  statement->bind(13, optional_micros(record.last_failure));
+  statement->bind(14, record.last_error);
+  statement->step();
+}
+
+ports::InboxNotice read_inbox_row(const Statement& row) {
+  ports::InboxNotice entry;
+  entry.notice.id = row.column_text(0);
+  entry.notice.user_id = id_column<domain::UserId>(row, 1);
+  entry.notice.auction_id = id_column<domain::AuctionId>(row, 2);
+  entry.notice.kind = row.column_text(3);
+  entry.notice.subject = row.column_text(4);
+  entry.notice.text = row.column_text(5);
+  entry.notice.html = row.column_text(6);
+  entry.at = from_micros(row.column_int64(7));
+  entry.read = row.column_int64(8) != 0;
+  return entry;
+}
+
+ports::InboxPage read_inbox(Connection& connection, const ports::InboxQuery& query) {
+  ports::InboxPage page;
+  {
+    auto statement =
+        connection.prepare("SELECT count(*) FROM inbox WHERE user_id = ?1 AND read = 0");
+    statement->bind(1, query.user_id.view());
+    statement->step();
+    page.unread = static_cast<std::uint64_t>(statement->column_int64(0));
+  }
+  // One more row than asked tells whether another page follows. An unknown `before` (or one of
+  // another user) matches no position, so the page is empty, as in the memory store.
+  auto statement = connection.prepare(
+      "SELECT id, user_id, auction_id, kind, subject, text, html, at, read FROM inbox "
+      "WHERE user_id = ?1 AND (?2 IS NULL OR position < (SELECT position FROM inbox "
+      "WHERE id = ?2 AND user_id = ?1)) ORDER BY position DESC LIMIT ?3");
+  statement->bind(1, query.user_id.view());
+  if (query.before) statement->bind(2, *query.before);
+  statement->bind(
+      3, sql_limit(query.limit == std::numeric_limits<std::size_t>::max() ? query.limit
+                                                                          : query.limit + 1));
+  while (statement->step()) page.notices.push_back(read_inbox_row(*statement));
+  if (page.notices.size() > query.limit) {
+    page.notices.pop_back();
+    page.next = page.notices.back().notice.id;
+  }
+  return page;
+}
+
+std::size_t write_read_marks(Connection& connection, const domain::UserId& user_id,
+                             const std::vector<std::string>& ids) {
+  std::size_t marked = 0;
+  if (ids.empty()) {
+    auto statement =
+        connection.prepare("UPDATE inbox SET read = 1 WHERE user_id = ?1 AND read = 0");
+    statement->bind(1, user_id.view());
+    statement->step();
+    return static_cast<std::size_t>(connection.changes());
+  }
+  for (const auto& id : ids) {
+    auto statement =
+        connection.prepare("UPDATE inbox SET read = 1 WHERE id = ?1 AND user_id = ?2 AND read = 0");
+    statement->bind(1, id);
+    statement->bind(2, user_id.view());
+    statement->step();
+    marked += static_cast<std::size_t>(connection.changes());
+  }
+  return marked;
+}
+
+void write_outcome(Connection& connection, const ports::DeliveryOutcome& outcome) {
+  if (outcome.state == ports::DeliveryState::sent) {
+    auto statement = connection.prepare(
+        "UPDATE deliveries SET state = 'sent' WHERE notice_id = ?1 AND channel = ?2 "
+        "AND state = 'pending'");
+    statement->bind(1, outcome.notice_id);
+    statement->bind(2, outcome.channel);
+    statement->step();
+    return;
+  }
+  auto statement = connection.prepare(
+      "UPDATE deliveries SET state = ?3, attempts = ?4, first_failure = coalesce(first_failure, "
+      "?5), last_failure = ?5, last_error = ?6, dead_order = CASE WHEN ?3 = 'dead' THEN "
+      "(SELECT coalesce(max(dead_order), 0) + 1 FROM deliveries) END "
+      "WHERE notice_id = ?1 AND channel = ?2 AND state = 'pending'");
+  statement->bind(1, outcome.notice_id);
+  statement->bind(2, outcome.channel);
+  statement->bind(3, state_name(outcome.state));
+  statement->bind(4, std::int64_t{outcome.attempts});
+  statement->bind(5, micros(outcome.at));
+  statement->bind(6, outcome.error);
+  statement->step();
+}
+
+ports::Preferences read_preferences(Connection& connection, const domain::UserId& user_id) {
+  auto statement = connection.prepare(
+      "SELECT webhook, email, sms, email_address, phone, webhook_url, webhook_secret "
+      "FROM preferences WHERE user_id = ?1");
+  statement->bind(1, user_id.view());
+  ports::Preferences preferences;
+  if (!statement->step()) return preferences;
+  preferences.webhook = statement->column_int64(0) != 0;
+  preferences.email = statement->column_int64(1) != 0;
+  preferences.sms = statement->column_int64(2) != 0;
+  preferences.email_address = statement->column_text(3);
+  preferences.phone = statement->column_text(4);
+  preferences.webhook_url = statement->column_text(5);
+  preferences.webhook_secret = statement->column_text(6);
+  return preferences;
+}
+
+void write_preferences(Connection& connection, const domain::UserId& user_id,
+                       const ports::Preferences& preferences) {
+  auto statement = connection.prepare(
+      "INSERT OR REPLACE INTO preferences (user_id, webhook, email, sms, email_address, phone, "
+      "webhook_url, webhook_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  statement->bind(1, user_id.view());
+  statement->bind(2, std::int64_t{preferences.webhook});
+  statement->bind(3, std::int64_t{preferences.email});
+  statement->bind(4, std::int64_t{preferences.sms});
+  statement->bind(5, preferences.email_address);
+  statement->bind(6, preferences.phone);
+  statement->bind(7, preferences.webhook_url);
+  statement->bind(8, preferences.webhook_secret);
+  statement->step();
+}
+
+}  // namespace
+
+SqliteNoticeStore::SqliteNoticeStore(const std::filesystem::path& path,
+                                     SqliteNoticeStoreOptions options) {
+  const auto failure = [&path](const std::string& why) {
+    return std::runtime_error("cannot open the SQLite notice store " + path.string() + ": " + why);
+  };
+  const auto busy_ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(
+      options.busy_timeout.count(), std::numeric_limits<int>::max()));
+  try {
+    connection_ = std::make_unique<Connection>(path, ConnectionOptions{false, busy_ms});
+    if (connection_->read_only()) throw failure("the file is read-only");
+    const std::string mode = connection_->query_text("PRAGMA journal_mode = WAL");
+    if (mode != "wal") throw failure("cannot use write-ahead logging (journal mode " + mode + ")");
+    migrate(*connection_, notice_migrations());
+  } catch (const SqliteError& error) {
+    throw failure(error.what());
+  } catch (const SchemaTooNew& too_new) {
+    throw failure(too_new.what());
+  }
+  worker_ = std::thread([this] { run(); });
+}
+
+SqliteNoticeStore::~SqliteNoticeStore() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void SqliteNoticeStore::run() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) {
+        closed_ = true;
+        return;
+      }
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+template <typename T, typename Work>
+void SqliteNoticeStore::enqueue(ports::Callback<T> done, Work work) {
+  auto job = [this, done, work = std::move(work)]() mutable {
+    ports::Result<T> result = ports::Error{ports::ErrorKind::permanent, "not run"};
+    Connection& connection = *connection_;
+    try {
+      // IMMEDIATE: take the write lock up front, so a read-modify-write never fails half way
+      // on another process's lock (a gateway process writes preferences too).
+      connection.exec("BEGIN IMMEDIATE");
+      if constexpr (std::is_void_v<T>) {
+        work(connection);
+        result = ports::Result<void>{};
+      } else {
+        result = ports::Result<T>(work(connection));
+      }
+      connection.exec("COMMIT");
+    } catch (const SqliteError& error) {
+      rollback_quietly(connection);
+      result = to_port_error(error);
+    } catch (const std::exception& error) {
+      rollback_quietly(connection);
+      result = ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
+    }
+    done(std::move(result));
+  };
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      ready_.notify_one();
+      return;
+    }
+  }
+  done(ports::Error{ports::ErrorKind::permanent, "the SQLite notice store is closed"});
+}
+
+void SqliteNoticeStore::record(ports::NoticeBatch batch,
+                               ports::Callback<std::vector<ports::DeliveryRecord>> done) {
+  enqueue(std::move(done), [batch = std::move(batch)](Connection& connection) {
+    for (const auto& watch : batch.watches) write_watch(connection, watch);
+    for (const auto& entry : batch.inbox) write_inbox(connection, entry);
+    std::vector<ports::DeliveryRecord> pending;
+    for (const auto& record : batch.deliveries) {
+      write_delivery(connection, record);
+      auto statement = connection.prepare(std::string("SELECT ") + kDeliveryColumns +
+                                          " FROM deliveries WHERE notice_id = ?1 AND channel = "
+                                          "?2 AND state = 'pending'");
+      statement->bind(1, record.notice.id);
+      statement->bind(2, record.channel);
+      if (statement->step()) pending.push_back(read_delivery(*statement));
+    }
+    return pending;
+  });
+}
+
+void SqliteNoticeStore::get_watch(const domain::AuctionId& auction_id,
+                                  ports::Callback<std::optional<ports::AuctionWatch>> done) {
+  enqueue(std::move(done),
+          [auction_id](Connection& connection) { return read_watch(connection, auction_id); });
+}
+
+void SqliteNoticeStore::list_open_watches(const domain::AuctionId& after, std::size_t limit,
+                                          ports::Callback<std::vector<ports::AuctionWatch>> done) {
+  enqueue(std::move(done), [after, limit](Connection& connection) {
+    std::vector<domain::AuctionId> ids;
+    {
+      auto statement = connection.prepare(
+          "SELECT auction_id FROM watches WHERE auction_id > ?1 AND finished = 0 "
+          "ORDER BY auction_id LIMIT ?2");
+      statement->bind(1, after.view());
+      statement->bind(2, sql_limit(limit));
+      while (statement->step()) ids.push_back(id_column<domain::AuctionId>(*statement, 0));
+    }
+    std::vector<ports::AuctionWatch> watches;
+    for (const auto& id : ids) watches.push_back(*read_watch(connection, id));
+    return watches;
+  });
+}
+
+void SqliteNoticeStore::pending_deliveries(
+    std::size_t limit, ports::Callback<std::vector<ports::DeliveryRecord>> done) {
+  enqueue(std::move(done), [limit](Connection& connection) {
+    return read_deliveries(connection,
+                           std::string("SELECT ") + kDeliveryColumns +
+                               " FROM deliveries WHERE state = 'pending' ORDER BY position "
+                               "LIMIT ?1",
+                           limit);
+  });
+}
+
+void SqliteNoticeStore::settle(ports::DeliveryOutcome outcome, ports::Callback<void> done) {
+  enqueue(std::move(done), [outcome = std::move(outcome)](Connection& connection) {
+    write_outcome(connection, outcome);
+  });
+}
+
+void SqliteNoticeStore::dead_letters(std::size_t limit,
+                                     ports::Callback<std::vector<ports::DeliveryRecord>> done) {
+  enqueue(std::move(done), [limit](Connection& connection) {
+    return read_deliveries(connection,
+                           std::string("SELECT ") + kDeliveryColumns +
+                               " FROM deliveries WHERE state = 'dead' ORDER BY dead_order DESC "
+                               "LIMIT ?1",
+                           limit);
+  });
+}
+
+void SqliteNoticeStore::list_inbox(const ports::InboxQuery& query,
+                                   ports::Callback<ports::InboxPage> done) {
+  enqueue(std::move(done),
+          [query](Connection& connection) { return read_inbox(connection, query); });
+}
+
+void SqliteNoticeStore::mark_read(const domain::UserId& user_id, std::vector<std::string> ids,
+                                  ports::Callback<std::size_t> done) {
+  enqueue(std::move(done), [user_id, ids = std::move(ids)](Connection& connection) {
+    return write_read_marks(connection, user_id, ids);
+  });
+}
+
+void SqliteNoticeStore::get_preferences(std::vector<domain::UserId> user_ids,
+                                        ports::Callback<std::vector<ports::Preferences>> done) {
+  enqueue(std::move(done), [user_ids = std::move(user_ids)](Connection& connection) {
+    std::vector<ports::Preferences> answers;
+    for (const auto& user : user_ids) answers.push_back(read_preferences(connection, user));
+    return answers;
+  });
+}
+
+void SqliteNoticeStore::put_preferences(const domain::UserId& user_id,
+                                        ports::Preferences preferences,
+                                        ports::Callback<void> done) {
+  enqueue(std::move(done), [user_id, preferences = std::move(preferences)](Connection& connection) {
+    write_preferences(connection, user_id, preferences);
+  });
+}
+
+}  // namespace gavel::adapters::sqlite
