@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/audit.hpp"
 #include "app/load.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
@@ -24,10 +25,12 @@ Commands:
   load       a load generator for a running gavel (gavel load --help)
   replay     run auction commands (JSON lines on stdin) through the engine on a simulated
              clock and print every decision and the final state (gavel replay --help)
+  audit      check the audit trail's hash chain, or re-derive an auction from its recorded
+             commands (gavel audit --help)
   version    print the version
   help       print this help
 
-Not yet available: dlq, audit (see README.md).
+Not yet available: dlq (see README.md).
 )";
 
 bool wants_help(int argc, char** argv, int from) {
@@ -80,6 +83,14 @@ int run_cli(int argc, char** argv) {
       return 2;
     }
     return run_replay(std::cin, std::cout, std::cerr);
+  }
+  if (command == "audit") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << audit_help();
+      return 0;
+    }
+    return run_audit(std::vector<std::string>(argv + 2, argv + argc), environ, std::cout,
+                     std::cerr);
   }
   std::cerr << "gavel: unknown command '" << command << "' (see gavel --help)\n";
   return 2;

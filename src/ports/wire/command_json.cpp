@@ -113,6 +113,7 @@ std::variant<CommandEnvelope, FieldError> parse_command(const json::object& obje
   const auto command_id = fields.optional_string("commandId");
   const auto idempotency_key = fields.optional_string("idempotencyKey");
   const auto request_id = fields.optional_string("requestId");
+  const auto gateway_id = fields.optional_string("gatewayId");
   if (!fields.ok()) return *fields.error();
 
   Parsed parsed =
@@ -130,6 +131,7 @@ std::variant<CommandEnvelope, FieldError> parse_command(const json::object& obje
     envelope->command_id = command_id.value_or("");
     envelope->idempotency_key = idempotency_key.value_or("");
     envelope->request_id = request_id.value_or("");
+    envelope->gateway_id = gateway_id.value_or("");
   }
   return parsed;
 }
@@ -165,6 +167,7 @@ json::object command_json(const CommandEnvelope& envelope) {
   if (!envelope.command_id.empty()) out["commandId"] = envelope.command_id;
   if (!envelope.idempotency_key.empty()) out["idempotencyKey"] = envelope.idempotency_key;
   if (!envelope.request_id.empty()) out["requestId"] = envelope.request_id;
+  if (!envelope.gateway_id.empty()) out["gatewayId"] = envelope.gateway_id;
   std::visit(
       [&](const auto& c) {
         using T = std::decay_t<decltype(c)>;

@@ -19,6 +19,7 @@ struct CommandEnvelope {
   std::string command_id;
   std::string idempotency_key;  ///< bids: the client's Idempotency-Key, if any
   std::string request_id;       ///< the gateway's request id, carried into logs and events
+  std::string gateway_id;  ///< the gateway node that received it (the audit trail's "from where")
   bool operator==(const CommandEnvelope&) const = default;
 };
 

@@ -1,0 +1,333 @@
+#include "app/audit.hpp"
+
+#include <boost/json.hpp>
+#include <ostream>
+#include <stdexcept>
+#include <variant>
+
+#include "adapters/sqlite/sqlite_audit_log.hpp"
+#include "app/config.hpp"
+#include "engine/engine.hpp"
+#include "ports/blocking.hpp"
+#include "ports/wire/auction_json.hpp"
+#include "ports/wire/audit_chain.hpp"
+#include "ports/wire/audit_json.hpp"
+
+namespace gavel::app {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kPage = 1000;
+
+/// Bad usage or an unreadable log: reported, exit status 2.
+class AuditUsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct AuditArgs {
+  std::string subcommand;
+  std::vector<std::string> positional;
+  std::optional<std::string> data_dir;
+};
+
+AuditArgs parse_args(const std::vector<std::string>& args) {
+  AuditArgs parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--data-dir") {
+      if (i + 1 == args.size()) throw AuditUsageError("--data-dir needs a value");
+      parsed.data_dir = args[++i];
+    } else if (arg.starts_with("--data-dir=")) {
+      parsed.data_dir = arg.substr(std::string_view("--data-dir=").size());
+    } else if (arg.starts_with("--")) {
+      throw AuditUsageError("unknown flag " + arg + " (see gavel audit --help)");
+    } else if (parsed.subcommand.empty()) {
+      parsed.subcommand = arg;
+    } else {
+      parsed.positional.push_back(arg);
+    }
+  }
+  if (parsed.data_dir && parsed.data_dir->empty()) {
+    throw AuditUsageError("--data-dir must not be empty");
+  }
+  return parsed;
+}
+
+// The same default as `gavel serve`: the flag, else GAVEL_DATA_DIR or the config file.
+std::filesystem::path data_dir_of(const AuditArgs& args, char** environment) {
+  if (args.data_dir) return *args.data_dir;
+  try {
+    return load_config({}, environment).data_dir;
+  } catch (const ConfigError& error) {
+    throw AuditUsageError(error.what());
+  }
+}
+
+std::unique_ptr<adapters::sqlite::SqliteAuditLog> open_log(const std::filesystem::path& data_dir) {
+  const auto path = audit_log_path(data_dir);
+  std::error_code error;
+  // Opening would create an empty log; a missing one is a mistake in the path.
+  if (!std::filesystem::is_regular_file(path, error)) {
+    throw AuditUsageError("no audit log at " + path.string());
+  }
+  try {
+    return std::make_unique<adapters::sqlite::SqliteAuditLog>(path);
+  } catch (const std::runtime_error& open_error) {
+    throw AuditUsageError(open_error.what());
+  }
+}
+
+// Pages through `read(after_seq, limit, done)` until it answers a short page.
+template <typename Read>
+std::vector<ports::AuditEntry> read_all(Read read) {
+  std::vector<ports::AuditEntry> all;
+  std::uint64_t after = 0;
+  for (;;) {
+    auto page = ports::call_blocking<std::vector<ports::AuditEntry>>(
+        [&](auto done) { read(after, kPage, std::move(done)); });
+    if (!page) throw AuditUsageError("cannot read the audit log: " + page.error().message);
+    for (auto& entry : page.value()) all.push_back(std::move(entry));
+    if (page.value().size() < kPage) return all;
+    after = all.back().seq;
+  }
+}
+
+int verify(const AuditArgs& args, char** environment, std::ostream& out) {
+  if (!args.positional.empty()) {
+    throw AuditUsageError("unexpected argument '" + args.positional.front() + "'");
+  }
+  auto log = open_log(data_dir_of(args, environment));
+  const auto entries = read_all([&](std::uint64_t after, std::size_t limit, auto done) {
+    log->entries(after, limit, std::move(done));
+  });
+  if (const auto problem = wire::verify_chain(entries)) {
+    out << "audit chain broken at seq " << problem->seq << ": " << wire::to_string(problem->fault)
+        << " (" << problem->detail << ")\n";
+    return 1;
+  }
+  const std::string head = entries.empty() ? std::string(wire::kGenesisHash) : entries.back().hash;
+  out << "audit chain ok: " << entries.size() << " entries, head " << head << "\n";
+  return 0;
+}
+
+int replay(const AuditArgs& args, char** environment, std::ostream& out) {
+  if (args.positional.size() != 1) {
+    throw AuditUsageError("audit replay needs exactly one auction id");
+  }
+  const std::string& id = args.positional.front();
+  if (!domain::is_valid_id(id)) throw AuditUsageError("'" + id + "' is not a valid auction id");
+  const domain::AuctionId auction_id{id};
+  auto log = open_log(data_dir_of(args, environment));
+  const auto entries = read_all([&](std::uint64_t after, std::size_t limit, auto done) {
+    log->entries_for_auction(auction_id, after, limit, std::move(done));
+  });
+  if (entries.empty()) throw AuditUsageError("no audit entries for auction " + id);
+  const AuditReplayReport report = replay_audit_entries(auction_id, entries);
+  for (const auto& difference : report.differences) out << difference << "\n";
+  if (report.differences.empty()) {
+    out << "audit replay " << id << ": identical (" << report.commands << " commands, "
+        << report.events << " events; " << report.final_state << ")\n";
+    return 0;
+  }
+  out << "audit replay " << id << ": " << report.differences.size() << " difference(s) ("
+      << report.final_state << ")\n";
+  return 1;
+}
+
+// --- replay ------------------------------------------------------------------------------
+
+struct CommandRecord {
+  std::uint64_t seq = 0;
+  std::string key;
+  wire::RecordedCommand recorded;
+};
+
+struct RecordedAuction {
+  std::vector<CommandRecord> commands;
+  std::vector<json::object> events;  // event_json objects, in log order
+};
+
+RecordedAuction read_records(const std::vector<ports::AuditEntry>& entries,
+                             std::vector<std::string>& differences) {
+  RecordedAuction recorded;
+  for (const auto& entry : entries) {
+    auto record = wire::parse_audit_record(entry.body);
+    std::variant<wire::RecordedCommand, wire::FieldError> command = wire::FieldError{};
+    if (auto* parsed = std::get_if<wire::AuditRecord>(&record)) {
+      if (parsed->kind == wire::AuditKind::event) {
+        recorded.events.push_back(parsed->body.at("event").as_object());
+        continue;
+      }
+      command = wire::parse_command_record(parsed->body);
+    } else {
+      command = std::get<wire::FieldError>(record);
+    }
+    if (auto* error = std::get_if<wire::FieldError>(&command)) {
+      differences.push_back("entry " + std::to_string(entry.seq) + ": unreadable (" +
+                            (error->field.empty() ? "" : error->field + ": ") + error->message +
+                            ")");
+      continue;
+    }
+    recorded.commands.push_back(
+        {entry.seq, entry.key, std::move(std::get<wire::RecordedCommand>(command))});
+  }
+  return recorded;
+}
+
+// An event the engine emits because time passed, not because of a command (a buy-now's close
+// names the command in "via").
+std::optional<domain::Timestamp> time_driven_at(const json::object& event) {
+  const auto* type = event.if_contains("type");
+  const auto* at = event.if_contains("at");
+  if (type == nullptr || !type->is_string() || at == nullptr || !at->is_string()) {
+    return std::nullopt;
+  }
+  const bool opened = type->get_string() == domain::to_string(domain::EventType::auction_opened);
+  const bool closed_on_time =
+      type->get_string() == domain::to_string(domain::EventType::auction_closed) &&
+      !event.contains("via");
+  if (!opened && !closed_on_time) return std::nullopt;
+  return domain::parse_rfc3339(at->get_string());
+}
+
+std::string canonical(const json::object& object) {
+  return wire::canonical_json(json::value(object));
+}
+
+std::string event_label(const json::object& event) {
+  const auto* id = event.if_contains("id");
+  return id != nullptr && id->is_string() ? std::string(id->get_string()) : "?";
+}
+
+void compare_events(const std::vector<json::object>& recorded,
+                    const std::vector<domain::Event>& replayed,
+                    std::vector<std::string>& differences) {
+  for (std::size_t i = 0; i < std::max(recorded.size(), replayed.size()); ++i) {
+    if (i >= replayed.size()) {
+      differences.push_back("event " + event_label(recorded[i]) +
+                            ": recorded but not re-derived: " + canonical(recorded[i]));
+      continue;
+    }
+    const json::object derived = wire::event_json(replayed[i]);
+    if (i >= recorded.size()) {
+      differences.push_back("event " + event_label(derived) +
+                            ": re-derived but not recorded: " + canonical(derived));
+    } else if (canonical(recorded[i]) != canonical(derived)) {
+      differences.push_back("event " + event_label(recorded[i]) + ": recorded " +
+                            canonical(recorded[i]) + ", re-derived " + canonical(derived));
+    }
+  }
+}
+
+std::string describe_final_state(const domain::Auction* auction) {
+  if (auction == nullptr) return "no auction was created";
+  const json::object view = wire::public_view(*auction);
+  std::string text = "final: " + std::string(view.at("status").as_string());
+  if (const auto* result = view.if_contains("result")) {
+    text += " " + std::string(result->as_string());
+  }
+  text += ", price " + json::serialize(view.at("currentPrice"));
+  text += ", leader " + json::serialize(view.at("leaderId"));
+  text += ", seq " + json::serialize(view.at("seq"));
+  return text;
+}
+
+}  // namespace
+
+std::filesystem::path audit_log_path(const std::filesystem::path& data_dir) {
+  return data_dir / "audit.db";
+}
+
+AuditReplayReport replay_audit_entries(const domain::AuctionId& auction_id,
+                                       const std::vector<ports::AuditEntry>& entries) {
+  AuditReplayReport report;
+  const RecordedAuction recorded = read_records(entries, report.differences);
+  report.commands = recorded.commands.size();
+  report.events = recorded.events.size();
+
+  engine::Engine engine;
+  std::vector<domain::Event> replayed;
+  // The host advances the engine's clock between batches; the log shows where that opened or
+  // closed the auction, so the replay advances at the same points.
+  const auto advance_where_recorded = [&] {
+    while (replayed.size() < recorded.events.size()) {
+      const auto at = time_driven_at(recorded.events[replayed.size()]);
+      const std::size_t before = replayed.size();
+      if (at) engine.advance(*at, replayed);
+      if (replayed.size() == before) return;
+    }
+  };
+  for (const CommandRecord& command : recorded.commands) {
+    advance_where_recorded();
+    const domain::Decision decision = engine.apply(command.recorded.envelope.command, replayed);
+    const json::object derived = wire::decision_json(decision);
+    const json::object decided = wire::decision_json(command.recorded.decision);
+    if (canonical(derived) != canonical(decided)) {
+      report.differences.push_back("command " + command.key + " (entry " +
+                                   std::to_string(command.seq) + "): recorded decision " +
+                                   canonical(decided) + ", re-derived " + canonical(derived));
+    }
+  }
+  advance_where_recorded();
+  compare_events(recorded.events, replayed, report.differences);
+
+  const domain::Auction* auction = engine.find(auction_id);
+  report.final_state = describe_final_state(auction);
+  // The final state follows from the events; say so plainly when the last ones disagree.
+  if (!recorded.events.empty() && auction != nullptr) {
+    const json::object& last = recorded.events.back();
+    const auto* seq = last.if_contains("seq");
+    const auto* price = last.if_contains("price");
+    if (seq == nullptr || price == nullptr || *seq != json::value(auction->seq()) ||
+        *price != json::value(auction->price().minor_units())) {
+      report.differences.push_back("final state: recorded seq " +
+                                   (seq ? json::serialize(*seq) : "?") + " price " +
+                                   (price ? json::serialize(*price) : "?") + ", re-derived seq " +
+                                   std::to_string(auction->seq()) + " price " +
+                                   std::to_string(auction->price().minor_units()));
+    }
+  }
+  return report;
+}
+
+int run_audit(const std::vector<std::string>& args, char** environment, std::ostream& out,
+              std::ostream& err) {
+  std::string subcommand;
+  try {
+    const AuditArgs parsed = parse_args(args);
+    subcommand = parsed.subcommand;
+    if (subcommand == "verify") return verify(parsed, environment, out);
+    if (subcommand == "replay") return replay(parsed, environment, out);
+    throw AuditUsageError(subcommand.empty() ? "missing subcommand (verify or replay)"
+                                             : "unknown subcommand '" + subcommand +
+                                                   "' (expected verify or replay)");
+  } catch (const AuditUsageError& error) {
+    err << "gavel audit" << (subcommand.empty() ? "" : " " + subcommand) << ": " << error.what()
+        << "\n";
+    return 2;
+  }
+}
+
+const char* audit_help() {
+  return R"help(Usage: gavel audit verify [--data-dir DIR]
+       gavel audit replay <auctionId> [--data-dir DIR]
+
+The audit trail in DIR/audit.db: every command the engine decided (who, when, from which
+gateway, and the decision) and every event, each entry chained to the one before by SHA-256.
+
+  verify   checks the whole chain. Prints "audit chain ok: N entries, head <hash>" (exit 0),
+           or "audit chain broken at seq N: <altered|removed|reordered|broken link> (...)"
+           (exit 1). Note the head: removing entries from the end is only seen against it.
+  replay   runs the auction's recorded commands through the engine again and compares every
+           decision and event, and the final state, with what was recorded. Prints each
+           difference; exit 0 when identical, 1 when not.
+
+DIR defaults as for gavel serve: --data-dir, else GAVEL_DATA_DIR (or the config file), else
+gavel-data. Exit status 2: bad usage, or no readable audit log.
+)help";
+}
+
+}  // namespace gavel::app
