@@ -1,5 +1,7 @@
 #include "ports/wire/auction_json.hpp"
 
+#include <limits>
+
 namespace gavel::wire {
 
 namespace json = boost::json;
@@ -152,6 +154,7 @@ json::object event_json(const domain::Event& event) {
     case EventType::bid_rejected:
       out["bidId"] = event.bid_id.view();
       out["bidderId"] = event.user_id.view();
+      out["amount"] = event.amount.minor_units();
       out["reason"] = domain::to_string(event.reason);
       if (event.reason == domain::Reason::bid_too_low) {
         out["minNextBid"] = event.min_next_bid.minor_units();
@@ -170,6 +173,8 @@ json::object event_json(const domain::Event& event) {
       out["note"] = event.note;
       break;
     case EventType::auction_created:
+      out["sellerId"] = event.user_id.view();
+      break;
     case EventType::auction_opened:
     case EventType::auction_extended:
       break;
@@ -178,6 +183,135 @@ json::object event_json(const domain::Event& event) {
   out["leaderId"] = user_or_null(event.leader_id);
   out["endsAt"] = domain::format_rfc3339(event.ends_at);
   return out;
+}
+
+namespace {
+
+std::optional<domain::EventType> event_type_from_string(std::string_view name) {
+  using domain::EventType;
+  for (const EventType type :
+       {EventType::auction_created, EventType::auction_opened, EventType::bid_accepted,
+        EventType::bid_rejected, EventType::outbid, EventType::auction_extended,
+        EventType::auction_closed, EventType::auction_cancelled, EventType::bid_voided}) {
+    if (domain::to_string(type) == name) return type;
+  }
+  return std::nullopt;
+}
+
+// Reads the fields of one event document; the first problem makes ok() false.
+class EventReader {
+ public:
+  explicit EventReader(const json::object& object) : object_(object) {}
+
+  bool ok() const { return ok_; }
+
+  std::string text(std::string_view name) {
+    const json::value* value = object_.if_contains(name);
+    if (value == nullptr || !value->is_string()) return fail<std::string>();
+    return std::string(value->get_string());
+  }
+  // Absent and null both read as the empty id (events write null for "nobody").
+  template <typename Id>
+  Id id(std::string_view name) {
+    const json::value* value = object_.if_contains(name);
+    if (value == nullptr || value->is_null()) return Id{};
+    if (!value->is_string() || !domain::is_valid_id(value->get_string())) return fail<Id>();
+    return Id{std::string_view(value->get_string())};
+  }
+  std::int64_t integer(std::string_view name) {
+    const json::value* value = object_.if_contains(name);
+    if (value == nullptr) return 0;
+    if (value->is_uint64() &&
+        value->get_uint64() <=
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(value->get_uint64());
+    }
+    if (!value->is_int64() || value->get_int64() < 0) return fail<std::int64_t>();
+    return value->get_int64();
+  }
+  domain::Timestamp time(std::string_view name) {
+    const auto at = domain::parse_rfc3339(text(name));
+    return at ? *at : fail<domain::Timestamp>();
+  }
+
+  template <typename T>
+  T fail() {
+    ok_ = false;
+    return T{};
+  }
+
+ private:
+  const json::object& object_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::optional<domain::Event> event_from_json(const json::object& object) {
+  using domain::EventType;
+  EventReader read(object);
+  domain::Event event;
+  const auto type = event_type_from_string(read.text("type"));
+  if (!type) return std::nullopt;
+  event.type = *type;
+  event.auction_id = read.id<domain::AuctionId>("auctionId");
+  event.seq = static_cast<std::uint64_t>(read.integer("seq"));
+  event.at = read.time("at");
+  event.price = Amount{read.integer("price")};
+  event.leader_id = read.id<domain::UserId>("leaderId");
+  event.ends_at = read.time("endsAt");
+  // The id is "<auctionId>:<number>".
+  const std::string id = read.text("id");
+  const std::string prefix = event.auction_id.str() + ":";
+  if (!read.ok() || event.auction_id.empty() || !id.starts_with(prefix)) return std::nullopt;
+  const std::string number = id.substr(prefix.size());
+  if (number.empty() || number.size() > 19 ||
+      number.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  event.number = std::stoull(number);
+  switch (event.type) {
+    case EventType::bid_accepted:
+    case EventType::bid_voided:
+      event.bid_id = read.id<domain::BidId>("bidId");
+      event.user_id = read.id<domain::UserId>("bidderId");
+      event.amount = Amount{read.integer("amount")};
+      event.previous_leader = read.id<domain::UserId>("previousLeaderId");
+      break;
+    case EventType::bid_rejected: {
+      event.bid_id = read.id<domain::BidId>("bidId");
+      event.user_id = read.id<domain::UserId>("bidderId");
+      event.amount = Amount{read.integer("amount")};
+      const auto reason = domain::reason_from_string(read.text("reason"));
+      event.reason = reason ? *reason : read.fail<domain::Reason>();
+      event.min_next_bid = Amount{read.integer("minNextBid")};
+      break;
+    }
+    case EventType::outbid:
+      event.user_id = read.id<domain::UserId>("userId");
+      break;
+    case EventType::auction_closed: {
+      const std::string result = read.text("result");
+      event.result = result == "sold"     ? domain::AuctionResult::sold
+                     : result == "unsold" ? domain::AuctionResult::unsold
+                                          : read.fail<domain::AuctionResult>();
+      event.user_id = read.id<domain::UserId>("winnerId");
+      if (object.contains("via")) event.note = read.text("via");
+      break;
+    }
+    case EventType::auction_cancelled:
+      event.user_id = read.id<domain::UserId>("by");
+      event.note = read.text("note");
+      break;
+    case EventType::auction_created:
+      event.user_id = read.id<domain::UserId>("sellerId");
+      break;
+    case EventType::auction_opened:
+    case EventType::auction_extended:
+      break;
+  }
+  if (!read.ok()) return std::nullopt;
+  return event;
 }
 
 }  // namespace gavel::wire

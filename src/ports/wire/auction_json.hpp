@@ -32,4 +32,10 @@ boost::json::object public_view(const domain::Auction& auction);
 /// An event for subscribers: {"id", "type", "auctionId", "seq", "at", ...the fields that apply}.
 boost::json::object event_json(const domain::Event& event);
 
+/// Reads back what event_json wrote (a topic subscriber's view of an event). Nothing when the
+/// document is not an event: a missing or mistyped field, an unknown type, an id that does not
+/// match auctionId. Subscribers skip such messages. A rejection's minNextBid is on the wire
+/// only for bid_too_low; otherwise it reads back as 0.
+std::optional<domain::Event> event_from_json(const boost::json::object& object);
+
 }  // namespace gavel::wire
