@@ -94,6 +94,15 @@ Parsed parse_cancel_or_void(JsonFields& fields, bool is_void) {
   return envelope;
 }
 
+Parsed parse_op(const std::string& op, JsonFields& fields, Timestamp default_time) {
+  if (op == "create") return parse_create(fields, default_time);
+  if (op == "bid") return parse_bid(fields);
+  if (op == "buyNow") return parse_buy_now(fields);
+  if (op == "cancel" || op == "void") return parse_cancel_or_void(fields, op == "void");
+  return FieldError{"op",
+                    "unknown op \"" + op + "\" (expected create, bid, buyNow, cancel or void)"};
+}
+
 json::value amount_or_null(const std::optional<domain::Amount>& amount) {
   if (!amount) return nullptr;
   return amount->minor_units();
@@ -116,17 +125,9 @@ std::variant<CommandEnvelope, FieldError> parse_command(const json::object& obje
   const auto gateway_id = fields.optional_string("gatewayId");
   if (!fields.ok()) return *fields.error();
 
-  Parsed parsed =
-      FieldError{"op", "unknown op \"" + *op + "\" (expected create, bid, buyNow, cancel or void)"};
-  if (*op == "create") {
-    parsed = parse_create(fields, default_time);
-  } else if (*op == "bid") {
-    parsed = parse_bid(fields);
-  } else if (*op == "buyNow") {
-    parsed = parse_buy_now(fields);
-  } else if (*op == "cancel" || *op == "void") {
-    parsed = parse_cancel_or_void(fields, *op == "void");
-  }
+  // Each op returns its own variant: assigning one alternative over another here miscompiled
+  // under GCC 12 at -O2 (a FieldError destroyed twice in RelWithDebInfo builds).
+  Parsed parsed = parse_op(*op, fields, default_time);
   if (auto* envelope = std::get_if<CommandEnvelope>(&parsed)) {
     envelope->command_id = command_id.value_or("");
     envelope->idempotency_key = idempotency_key.value_or("");
