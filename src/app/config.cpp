@@ -58,6 +58,11 @@ void one_of(const std::string& name, const std::string& value,
   throw ConfigError(name + ": expected one of " + list + ", got '" + value + "'");
 }
 
+bool parse_bool(const std::string& name, const std::string& value) {
+  one_of(name, value, {"true", "false", "1", "0"});
+  return value == "true" || value == "1";
+}
+
 template <typename T>
 std::string show_number(T value) {
   std::ostringstream out;
@@ -81,7 +86,7 @@ const std::vector<Setting>& settings() {
            one_of("roles", role, {"gateway", "engine", "notifier", "auditor"});
          c.roles = roles;
        },
-       [](const Config&) { return std::string("gateway,engine"); }},
+       [](const Config&) { return std::string("gateway,engine,notifier,auditor"); }},
       {"http-addr", "host:port the gateway listens on (port 0: any free port)",
        [](Config& c, const std::string& v) {
          const auto colon = v.rfind(':');
@@ -183,11 +188,55 @@ const std::vector<Setting>& settings() {
          c.drain_seconds = parse_number<unsigned>("drain-seconds", v, 0, 3600);
        },
        [](const Config& c) { return show_number(c.drain_seconds); }},
-      {"demo", "create demo auctions (some ending within minutes) and a bidding bot: true or false",
+      {"smtp-url", "SMTP server for e-mail notices, smtp://host:port or smtps:// (empty: off)",
        [](Config& c, const std::string& v) {
-         one_of("demo", v, {"true", "false", "1", "0"});
-         c.demo = v == "true" || v == "1";
+         if (!v.empty() && !v.starts_with("smtp://") && !v.starts_with("smtps://"))
+           throw ConfigError("smtp-url: expected smtp://host:port or smtps://host:port");
+         c.smtp_url = v;
        },
+       [](const Config& c) { return c.smtp_url; }},
+      {"smtp-from", "From: of e-mail notices",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw ConfigError("smtp-from: must not be empty");
+         c.smtp_from = v;
+       },
+       [](const Config& c) { return c.smtp_from; }},
+      {"smtp-user", "SMTP AUTH user (empty: no AUTH)",
+       [](Config& c, const std::string& v) { c.smtp_user = v; },
+       [](const Config& c) { return c.smtp_user; }},
+      {"smtp-password", "SMTP AUTH password",
+       [](Config& c, const std::string& v) { c.smtp_password = v; },
+       [](const Config&) { return std::string{}; }},
+      {"smtp-require-tls", "refuse to send e-mail in clear when STARTTLS is not offered",
+       [](Config& c, const std::string& v) {
+         c.smtp_require_tls = parse_bool("smtp-require-tls", v);
+       },
+       [](const Config& c) { return std::string(c.smtp_require_tls ? "true" : "false"); }},
+      {"sms-url", "SMS provider API, POST {to, text} with a bearer key (empty: off)",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+           throw ConfigError("sms-url: expected an http(s) URL");
+         c.sms_url = v;
+       },
+       [](const Config& c) { return c.sms_url; }},
+      {"sms-api-key", "bearer key of the SMS provider",
+       [](Config& c, const std::string& v) { c.sms_api_key = v; },
+       [](const Config&) { return std::string{}; }},
+      {"webhooks", "deliver notices to users' own webhook URLs: true or false",
+       [](Config& c, const std::string& v) { c.webhooks = parse_bool("webhooks", v); },
+       [](const Config& c) { return std::string(c.webhooks ? "true" : "false"); }},
+      {"ending-soon-seconds", "how long before the end the ending-soon notice goes out",
+       [](Config& c, const std::string& v) {
+         c.ending_soon_seconds = parse_number<unsigned>("ending-soon-seconds", v, 1, 86400);
+       },
+       [](const Config& c) { return show_number(c.ending_soon_seconds); }},
+      {"notify-max-attempts", "delivery attempts per notice and channel before its dead letter",
+       [](Config& c, const std::string& v) {
+         c.notify_max_attempts = parse_number<unsigned>("notify-max-attempts", v, 1, 100);
+       },
+       [](const Config& c) { return show_number(c.notify_max_attempts); }},
+      {"demo", "create demo auctions (some ending within minutes) and a bidding bot: true or false",
+       [](Config& c, const std::string& v) { c.demo = parse_bool("demo", v); },
        [](const Config& c) { return std::string(c.demo ? "true" : "false"); }},
   };
   return setting_table;

@@ -17,7 +17,7 @@ class ConfigError : public std::runtime_error {
 
 struct Config {
   std::string profile = "embedded";
-  std::vector<std::string> roles{"gateway", "engine"};
+  std::vector<std::string> roles{"gateway", "engine", "notifier", "auditor"};
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 8080;
   std::string data_dir = "gavel-data";
@@ -41,6 +41,17 @@ struct Config {
   std::size_t ws_write_queue = 256;
   unsigned drain_seconds = 10;
   bool demo = false;
+  // Notification channels: each is on only when its endpoint is set.
+  std::string smtp_url;  ///< smtp://host:port or smtps://host:port
+  std::string smtp_from = "Gavel <notifications@gavel.invalid>";
+  std::string smtp_user;
+  std::string smtp_password;
+  bool smtp_require_tls = false;
+  std::string sms_url;  ///< the SMS provider's HTTP API
+  std::string sms_api_key;
+  bool webhooks = true;  ///< users' own webhook URLs
+  unsigned ending_soon_seconds = 300;
+  unsigned notify_max_attempts = 5;
 };
 
 /// One setting, for --help.

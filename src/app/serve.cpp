@@ -20,13 +20,22 @@
 #include "adapters/memory/memory_queue.hpp"
 #include "adapters/memory/memory_topic.hpp"
 #include "adapters/memory/system_clock.hpp"
+#include "adapters/notify/sms_channel.hpp"
+#include "adapters/notify/smtp_channel.hpp"
+#include "adapters/notify/webhook_channel.hpp"
+#include "adapters/sqlite/sqlite_audit_log.hpp"
+#include "adapters/sqlite/sqlite_notice_store.hpp"
 #include "adapters/sqlite/sqlite_store.hpp"
+#include "app/audit.hpp"
 #include "app/config.hpp"
 #include "ports/blocking.hpp"
 #include "ports/wire/command_json.hpp"
+#include "roles/auditor/auditor.hpp"
 #include "roles/engine_host/engine_host.hpp"
 #include "roles/gateway/gateway.hpp"
+#include "roles/gateway/ws_push_channel.hpp"
 #include "roles/metrics_text.hpp"
+#include "roles/notifier/notifier.hpp"
 
 namespace gavel::app {
 
@@ -94,7 +103,7 @@ class Demo {
       terms.soft_close = domain::seconds(30);
       terms.extension = domain::seconds(30);
       terms.max_ends_at = terms.ends_at + domain::seconds(300);
-      send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, id, "", "demo"}, id);
+      send(wire::CommandEnvelope{domain::CreateAuction{terms, now}, id, "", "demo", "demo"}, id);
       ids_.push_back(id);
     }
   }
@@ -130,7 +139,7 @@ class Demo {
                 domain::PlaceBid{domain::AuctionId{id},
                                  domain::BidRequest{domain::BidId{bid_id}, domain::UserId{bidder},
                                                     amount, max, std::nullopt, now}},
-                bid_id, "", "demo"},
+                bid_id, "", "demo", "demo"},
             bid_id);
       }
     });
@@ -239,6 +248,82 @@ std::string engine_metrics(const roles::EngineHost& host) {
   return out.str();
 }
 
+std::string auditor_metrics(const roles::Auditor& auditor) {
+  using roles::append_metric;
+  const auto& s = auditor.stats();
+  std::ostringstream out;
+  append_metric(out, "counter", "gavel_audit_entries_total", "Entries appended to the audit log.",
+                s.appended.load());
+  append_metric(out, "counter", "gavel_audit_duplicates_total",
+                "Audit records already in the log (redeliveries).", s.duplicates.load());
+  append_metric(out, "counter", "gavel_audit_failures_total",
+                "Failed audit receives, appends and acks.", s.failures.load());
+  append_metric(out, "counter", "gavel_audit_unparseable_total",
+                "Audit feed messages that were not records.", s.unparseable.load());
+  return out.str();
+}
+
+std::string queue_metrics(adapters::memory::MemoryQueue& queue) {
+  using roles::append_metric;
+  std::ostringstream out;
+  append_metric(out, "gauge", "gavel_queue_depth", "Commands in the queue (visible or in flight).",
+                queue.size());
+  std::size_t dead = 0;
+  // The memory queue answers at once; a networked one would be sampled off the scrape path.
+  queue.list_dead_letters(std::numeric_limits<std::size_t>::max(),
+                          [&dead](const ports::Result<std::vector<ports::DeadLetter>>& letters) {
+                            if (letters) dead = letters.value().size();
+                          });
+  append_metric(out, "gauge", "gavel_dlq_depth", "Messages in the dead-letter queue.", dead);
+  return out.str();
+}
+
+/// The notifier's delivery channels besides the inbox: the WebSocket push always, the others
+/// when configured.
+struct Channels {
+  std::vector<std::unique_ptr<ports::NotificationChannel>> owned;
+  std::vector<ports::NotificationChannel*> list() const {
+    std::vector<ports::NotificationChannel*> out;
+    for (const auto& channel : owned) out.push_back(channel.get());
+    return out;
+  }
+};
+
+Channels make_channels(const Config& config, gateway::WsHub& hub, ports::Clock& clock) {
+  Channels channels;
+  channels.owned.push_back(std::make_unique<gateway::WsPushChannel>(hub, clock));
+  if (config.webhooks) {
+    channels.owned.push_back(std::make_unique<adapters::notify::WebhookChannel>(clock));
+  }
+  if (!config.smtp_url.empty()) {
+    adapters::notify::SmtpOptions smtp;
+    smtp.server_url = config.smtp_url;
+    smtp.from = config.smtp_from;
+    smtp.username = config.smtp_user;
+    smtp.password = config.smtp_password;
+    smtp.require_tls = config.smtp_require_tls;
+    channels.owned.push_back(std::make_unique<adapters::notify::SmtpChannel>(clock, smtp));
+  }
+  if (!config.sms_url.empty()) {
+    adapters::notify::SmsOptions sms;
+    sms.provider_url = config.sms_url;
+    sms.api_key = config.sms_api_key;
+    channels.owned.push_back(std::make_unique<adapters::notify::SmsChannel>(sms));
+  }
+  return channels;
+}
+
+/// Titles and currencies for the notices' words, from the store.
+roles::notifier::FactsLookup facts_from(ports::Store& store) {
+  return [&store](const domain::AuctionId& id) -> std::optional<roles::notifier::AuctionFacts> {
+    auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
+        [&](auto done) { store.get_auction(id, std::move(done)); });
+    if (!stored || !stored.value()) return std::nullopt;
+    return roles::notifier::AuctionFacts{stored.value()->terms.title,
+                                         stored.value()->terms.currency};
+  };
+}
+
 /// The authenticator of the configured mode; `dev` is set in dev mode (it also mints tokens).
 std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config,
                                                          const ports::ClockPtr& clock,
@@ -282,19 +367,15 @@ void check_supported(const Config& config) {
     throw ConfigError("profile: '" + config.profile +
                       "' is not available yet; only 'embedded' is (see README.md)");
   }
-  for (const auto& role : config.roles) {
-    if (role == "notifier" || role == "auditor") {
-      throw ConfigError("roles: the " + role + " role is not available yet (see README.md)");
-    }
-  }
-  const bool gateway =
-      std::find(config.roles.begin(), config.roles.end(), "gateway") != config.roles.end();
-  const bool engine =
-      std::find(config.roles.begin(), config.roles.end(), "engine") != config.roles.end();
-  if (!gateway || !engine) {
+  const auto has = [&config](const char* role) {
+    return std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end();
+  };
+  if (config.roles.size() != 4 || !has("gateway") || !has("engine") || !has("notifier") ||
+      !has("auditor")) {
     throw ConfigError(
-        "roles: the embedded profile keeps its queue in memory, so the gateway and engine run in "
-        "one process");
+        "roles: the embedded profile keeps its queue and topic in memory, so every role "
+        "(gateway, engine, notifier, auditor) runs in one process; separate role processes "
+        "need the selfhosted profile");
   }
   if (config.auth_mode == "jwks") {
     if (config.jwks_url.empty() == config.jwks_file.empty()) {
@@ -327,10 +408,28 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     adapters::memory::MemoryTopic topic{clock};
     adapters::memory::MemoryCache cache;
     adapters::sqlite::SqliteStore store{fs::path(config.data_dir) / "gavel.db"};
+    adapters::memory::MemoryTopic audit_topic{clock};
+    adapters::sqlite::SqliteAuditLog audit_log{audit_log_path(config.data_dir)};
+    adapters::sqlite::SqliteNoticeStore notices{fs::path(config.data_dir) / "notices.db"};
+    gateway::WsHub hub;
+
+    // Subscribed before the engine starts: its recovery republishes the outbox.
+    auto audit_feed = audit_topic.subscribe("auditor");
+    roles::Auditor auditor{*audit_feed, audit_log};
+    const Channels channels = make_channels(config, hub, *clock);
+    auto notifier_feed = topic.subscribe("notifier");
+    roles::notifier::NotifierOptions notifier_options;
+    notifier_options.ending_soon_lead = std::chrono::seconds(config.ending_soon_seconds);
+    notifier_options.retry.max_attempts = static_cast<int>(config.notify_max_attempts);
+    notifier_options.facts = facts_from(store);
+    roles::notifier::Notifier notifier{*notifier_feed, notices, channels.list(), *clock,
+                                       notifier_options};
+    auditor.start();
+    notifier.start();
 
     roles::EngineHost host{queue, store, cache, topic, *clock};
+    host.set_audit_topic(&audit_topic);
     gateway::DecisionWaiters waiters;
-    gateway::WsHub hub;
     host.set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
       waiters.complete(decided);
     });
@@ -362,7 +461,15 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                               waiters,
                               hub,
                               [&ready] { return ready.load(); },
-                              [&host] { return engine_metrics(host); }};
+                              [&] {
+                                std::ostringstream extra;
+                                extra << engine_metrics(host) << auditor_metrics(auditor)
+                                      << queue_metrics(queue);
+                                notifier.append_metrics(extra);
+                                return extra.str();
+                              },
+                              &notices,
+                              &audit_log};
     gateway::Gateway gateway{io, deps, options};
     gateway.listen(config.http_host, config.http_port);
     EventPump pump{topic, gateway, "gateway"};
@@ -418,6 +525,8 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     io.run();
     for (auto& worker : workers) worker.join();
     host.stop();
+    notifier.stop();
+    auditor.stop();
     log_line("stopped");
     return 0;
   } catch (const std::exception& error) {

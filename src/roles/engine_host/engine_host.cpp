@@ -7,6 +7,7 @@
 
 #include "ports/blocking.hpp"
 #include "ports/wire/auction_json.hpp"
+#include "ports/wire/audit_json.hpp"
 
 namespace gavel::roles {
 
@@ -237,6 +238,8 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
     }
   }
 
+  publish_audit(parsed, result);
+
   if (!parsed.receipts.empty()) {
     // A failed ack means redelivery; parse() recognises redelivered bids that are already
     // decided, so they are never judged twice.
@@ -253,6 +256,23 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
                        result.decisions[i], view == view_of.end() ? std::string{} : view->second});
   }
   if (listener_ && !decided.empty()) listener_(decided);
+}
+
+void EngineHost::publish_audit(const Parsed& parsed, const engine::BatchResult& result) {
+  if (audit_topic_ == nullptr) return;
+  auto records = wire::audit_messages(parsed.envelopes, result.decisions, result.events);
+  audit_backlog_.insert(audit_backlog_.end(), std::make_move_iterator(records.begin()),
+                        std::make_move_iterator(records.end()));
+  if (audit_backlog_.empty()) return;
+  const std::size_t count = audit_backlog_.size();
+  auto published = ports::call_blocking<void>(
+      [&](auto done) { audit_topic_->publish(audit_backlog_, std::move(done)); });
+  if (published) {
+    stats_.audit_records_published += count;
+    audit_backlog_.clear();
+  } else {
+    ++stats_.audit_publish_failures;  // kept, in order, for the next batch
+  }
 }
 
 std::size_t EngineHost::run_once() {

@@ -53,6 +53,8 @@ struct EngineHostStats {
   std::atomic<std::uint64_t> dead_lettered{0};
   std::atomic<std::uint64_t> events_published{0};
   std::atomic<std::uint64_t> commit_micros_total{0};
+  std::atomic<std::uint64_t> audit_records_published{0};
+  std::atomic<std::uint64_t> audit_publish_failures{0};
 };
 
 class EngineHost {
@@ -67,6 +69,10 @@ class EngineHost {
 
   /// Called on the engine thread after each durable batch (keep it short: post elsewhere).
   void set_listener(Listener listener) { listener_ = std::move(listener); }
+
+  /// Publishes the audit feed (wire/audit_json.hpp: every decided command and every event) to
+  /// `topic` after each committed batch. Set before start().
+  void set_audit_topic(ports::Topic* topic) { audit_topic_ = topic; }
 
   /// Loads every auction from the store, republishes unpublished outbox events and refills the
   /// cache. Throws std::runtime_error if the store is unreachable.
@@ -104,6 +110,7 @@ class EngineHost {
                     const std::vector<domain::AuctionId>& touched);
   domain::Timestamp safe_until();
   void publish_pending_outbox();
+  void publish_audit(const Parsed& parsed, const engine::BatchResult& result);
 
   ports::Queue& queue_;
   ports::Store& store_;
@@ -112,6 +119,10 @@ class EngineHost {
   ports::Clock& clock_;
   EngineHostOptions options_;
   Listener listener_;
+  ports::Topic* audit_topic_ = nullptr;
+  /// Audit records of committed batches the audit topic refused: sent again before the next
+  /// batch's (the records carry dedup ids, so a record sent twice is logged once).
+  std::vector<ports::OutgoingMessage> audit_backlog_;
 
   engine::Engine engine_;
   /// The seq of each auction as the store holds it: the condition of the next write.

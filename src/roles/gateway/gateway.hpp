@@ -19,9 +19,11 @@
 #include <optional>
 #include <string>
 
+#include "ports/audit_log.hpp"
 #include "ports/auth.hpp"
 #include "ports/cache.hpp"
 #include "ports/clock.hpp"
+#include "ports/notice_store.hpp"
 #include "ports/queue.hpp"
 #include "ports/store.hpp"
 #include "roles/gateway/ids.hpp"
@@ -66,6 +68,8 @@ struct GatewayDeps {
   WsHub& hub;
   std::function<bool()> ready;                 ///< readiness of the dependencies
   std::function<std::string()> extra_metrics;  ///< more Prometheus text (engine, queue, ...)
+  ports::NoticeStore* notices = nullptr;       ///< the inbox and preferences; null: no routes
+  ports::AuditLog* audit = nullptr;            ///< the audit trail; null: no admin audit route
 };
 
 /// Counters for /metrics.

@@ -12,6 +12,7 @@
 
 #include "ports/wire/auction_json.hpp"
 #include "ports/wire/command_json.hpp"
+#include "roles/gateway/api.hpp"
 #include "roles/gateway/api_error.hpp"
 #include "roles/gateway/async_call.hpp"
 #include "roles/gateway/gateway.hpp"
@@ -32,19 +33,6 @@ constexpr std::size_t kMaxPage = 100;
 constexpr std::size_t kMaxIdempotencyKey = 64;
 constexpr auto kDevTokenTtl = std::chrono::hours(12);
 
-/// A request target split into path segments and query parameters.
-struct Target {
-  std::vector<std::string> segments;
-  std::vector<std::pair<std::string, std::string>> query;
-
-  std::optional<std::string> param(std::string_view name) const {
-    for (const auto& [key, value] : query) {
-      if (key == name) return value;
-    }
-    return std::nullopt;
-  }
-};
-
 std::string percent_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -61,43 +49,6 @@ std::string percent_decode(std::string_view text) {
     out += text[i] == '+' ? ' ' : text[i];
   }
   return out;
-}
-
-Target parse_target(std::string_view target) {
-  Target out;
-  const auto question = target.find('?');
-  std::string_view path = target.substr(0, question);
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const auto slash = path.find('/');
-    out.segments.push_back(percent_decode(path.substr(0, slash)));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash);
-  }
-  if (question != std::string_view::npos) {
-    std::string_view query = target.substr(question + 1);
-    while (!query.empty()) {
-      const auto amp = query.find('&');
-      const std::string_view pair = query.substr(0, amp);
-      const auto equals = pair.find('=');
-      out.query.emplace_back(
-          percent_decode(pair.substr(0, equals)),
-          equals == std::string_view::npos ? "" : percent_decode(pair.substr(equals + 1)));
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
-  }
-  return out;
-}
-
-std::optional<std::int64_t> parse_integer(const std::string& text) {
-  std::int64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 bool is_money_field(const std::string& field) {
@@ -140,116 +91,53 @@ json::value parse_json_value(const std::string& text) {
 
 }  // namespace
 
-/// The handlers. One instance per request; runs on the connection's strand.
-class Api {
- public:
-  Api(Gateway& gateway, Request& request, std::string request_id,
-      const asio::any_io_executor& executor)
-      : g_(gateway),
-        request_(request),
-        request_id_(std::move(request_id)),
-        target_(parse_target(request.target())),
-        executor_(executor) {}
-
-  asio::awaitable<Response> dispatch();
-
- private:
-  // --- plumbing ---------------------------------------------------------------------------
-  Response ok(unsigned status, const json::value& body) const {
-    return g_.json_response(request_, status, body);
-  }
-  Response fail(unsigned status, std::string code, std::string message,
-                std::string field = "") const {
-    return g_.error_response(
-        request_, ApiError{status, std::move(code), std::move(message), std::move(field)});
-  }
-  Response fail(Reason reason, std::string message) const {
-    return fail(status_for(reason), std::string(domain::to_string(reason)), std::move(message));
-  }
-  bool route_is(http::verb verb, std::initializer_list<std::string_view> pattern) const {
-    if (request_.method() != verb || target_.segments.size() != pattern.size()) return false;
-    std::size_t i = 0;
-    for (const auto part : pattern) {
-      if (part != "*" && target_.segments[i] != part) return false;
-      ++i;
+Target parse_target(std::string_view target) {
+  Target out;
+  const auto question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
     }
-    return true;
+    const auto slash = path.find('/');
+    out.segments.push_back(percent_decode(path.substr(0, slash)));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
   }
-  const std::string& segment(std::size_t i) const { return target_.segments[i]; }
-
-  /// The caller, or an error response (401 no or bad token, 503 keys not loaded yet).
-  std::variant<ports::Principal, Response> authenticate() const {
-    const auto header = request_[http::field::authorization];
-    if (header.empty())
-      return fail(401, "unauthenticated", "an Authorization: Bearer <token> header is required");
-    if (!header.starts_with("Bearer "))
-      return fail(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'");
-    auto principal = g_.deps_.auth.verify(header.substr(7));
-    if (!principal) {
-      if (principal.error().kind == ports::ErrorKind::retryable) {
-        return fail(503, "auth_unavailable", principal.error().message);
-      }
-      return fail(401, "invalid_token", principal.error().message);
+  if (question != std::string_view::npos) {
+    std::string_view query = target.substr(question + 1);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      const auto equals = pair.find('=');
+      out.query.emplace_back(
+          percent_decode(pair.substr(0, equals)),
+          equals == std::string_view::npos ? "" : percent_decode(pair.substr(equals + 1)));
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
     }
-    return principal.value();
   }
+  return out;
+}
 
-  /// The body as a JSON object, or an error response.
-  std::variant<json::object, Response> body_object(bool optional = false) const {
-    if (request_.body().empty() && optional) return json::object{};
-    boost::system::error_code ec;
-    json::value value = json::parse(request_.body(), ec);
-    if (ec) return fail(400, "malformed_json", "the body is not valid JSON: " + ec.message());
-    if (!value.is_object()) return fail(400, "malformed_json", "the body must be a JSON object");
-    return std::move(value.get_object());
+std::optional<std::int64_t> parse_integer(const std::string& text) {
+  std::int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::size_t> Api::page_limit(Response& error) const {
+  const auto text = target_.param("limit");
+  if (!text) return kDefaultPage;
+  const auto value = parse_integer(*text);
+  if (!value || *value < 1 || *value > static_cast<std::int64_t>(kMaxPage)) {
+    error = fail(400, "invalid_request", "limit must be an integer in 1..100", "limit");
+    return std::nullopt;
   }
-
-  std::optional<std::size_t> page_limit(Response& error) const {
-    const auto text = target_.param("limit");
-    if (!text) return kDefaultPage;
-    const auto value = parse_integer(*text);
-    if (!value || *value < 1 || *value > static_cast<std::int64_t>(kMaxPage)) {
-      error = fail(400, "invalid_request", "limit must be an integer in 1..100", "limit");
-      return std::nullopt;
-    }
-    return static_cast<std::size_t>(*value);
-  }
-
-  /// Enqueues a command and waits for its decision (bounded). `ack_only`: answer as soon as
-  /// the command is safely queued (networked queues), without waiting for the decision.
-  struct Enqueued {
-    std::optional<roles::DecidedCommand> decided;
-    std::optional<Response> error;
-  };
-  asio::awaitable<Enqueued> enqueue_and_wait(wire::CommandEnvelope& envelope,
-                                             const std::string& dedup_id,
-                                             std::chrono::milliseconds wait);
-
-  // --- handlers ---------------------------------------------------------------------------
-  asio::awaitable<Response> dev_token();
-  asio::awaitable<Response> create_auction();
-  asio::awaitable<Response> get_auction();
-  asio::awaitable<Response> list_auctions();
-  asio::awaitable<Response> place_bid();
-  asio::awaitable<Response> get_bid();
-  asio::awaitable<Response> list_bids();
-  asio::awaitable<Response> simple_command(std::string_view op);
-  Response static_file() const;
-
-  Response bid_answer(const std::string& bid_id, const roles::DecidedCommand& decided) const;
-  json::object stored_bid_json(const ports::StoredBid& bid, bool owner) const;
-
-  template <typename T, typename Start>
-  asio::awaitable<ports::Result<T>> async_call_here(Start start) {
-    return async_call<T>(executor_, std::move(start));  // executor_ outlives the call
-  }
-
-  Gateway& g_;
-  Request& request_;
-  std::string request_id_;
-  Target target_;
-  asio::any_io_executor executor_;  ///< the connection's strand
-};
+  return static_cast<std::size_t>(*value);
+}
 
 asio::awaitable<Response> Api::dispatch() {
   using http::verb;
@@ -280,6 +168,17 @@ asio::awaitable<Response> Api::dispatch() {
     co_return co_await simple_command("cancel");
   if (route_is(verb::post, {"v1", "auctions", "*", "bids", "*", "void"}))
     co_return co_await simple_command("void");
+  if (route_is(verb::get, {"v1", "me", "notifications"})) co_return co_await list_notifications();
+  if (route_is(verb::post, {"v1", "me", "notifications", "read"}))
+    co_return co_await mark_notifications_read();
+  if (route_is(verb::get, {"v1", "me", "preferences"})) co_return co_await get_preferences();
+  if (route_is(verb::put, {"v1", "me", "preferences"})) co_return co_await put_preferences();
+  if (route_is(verb::get, {"v1", "admin", "audit"})) co_return co_await audit_entries();
+  if (route_is(verb::get, {"v1", "admin", "dlq"})) co_return co_await dead_letters();
+  if (route_is(verb::delete_, {"v1", "admin", "dlq"})) co_return co_await purge_dead_letters();
+  if (route_is(verb::post, {"v1", "admin", "dlq", "redrive"}))
+    co_return co_await redrive_dead_letters();
+  if (route_is(verb::get, {"v1", "admin", "dlq", "*"})) co_return co_await dead_letter();
   if (request_.method() == verb::get && (target_.segments.empty() || target_.segments[0] != "v1")) {
     co_return static_file();
   }
@@ -324,6 +223,7 @@ asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(wire::CommandEnvelope& enve
                                                      const std::string& dedup_id,
                                                      std::chrono::milliseconds wait) {
   Enqueued out;
+  envelope.gateway_id = g_.options_.node_id;
   auto waiter = g_.deps_.waiters.expect(envelope.command_id, executor_);
   g_.deps_.waiters.mark_queued(envelope.command_id);
   auto sent = co_await async_call_here<std::vector<ports::SendReceipt>>([&](auto done) {

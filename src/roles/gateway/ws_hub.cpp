@@ -83,20 +83,26 @@ void WsHub::remove(const WsClient* client, const std::string& user_id) {
 
 void WsHub::notify(const std::string& user_id, const std::string& kind, const std::string& event_id,
                    const domain::AuctionId& auction_id, std::uint64_t seq, std::int64_t price) {
+  json::object notice{
+      {"type", "notification"}, {"kind", kind},  {"auctionId", auction_id.view()}, {"seq", seq},
+      {"eventId", event_id},    {"price", price}};
+  push(user_id, json::serialize(notice), auction_id);
+}
+
+std::size_t WsHub::push(const std::string& user_id, const std::string& message,
+                        const domain::AuctionId& auction_id) {
   std::vector<std::shared_ptr<WsClient>> targets;
   {
     std::lock_guard lock{mutex_};
     auto it = users_.find(user_id);
-    if (it == users_.end()) return;
+    if (it == users_.end()) return 0;
     targets = lock_all(it->second);
   }
-  if (targets.empty()) return;
-  json::object notice{
-      {"type", "notification"}, {"kind", kind},  {"auctionId", auction_id.view()}, {"seq", seq},
-      {"eventId", event_id},    {"price", price}};
-  auto message = std::make_shared<const std::string>(json::serialize(notice));
-  for (const auto& client : targets) client->deliver(message, auction_id);
+  if (targets.empty()) return 0;
+  auto shared = std::make_shared<const std::string>(message);
+  for (const auto& client : targets) client->deliver(shared, auction_id);
   messages_ += targets.size();
+  return targets.size();
 }
 
 void WsHub::publish(const std::string& event_json_text) {

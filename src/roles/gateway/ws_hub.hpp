@@ -44,6 +44,11 @@ class WsHub {
   /// the notices it implies (outbid, leading, won, lost, cancelled) to the users concerned.
   void publish(const std::string& event_json);
 
+  /// Sends `message` to every socket of `user_id` (conflated with the auction's other
+  /// messages when a socket falls behind). Answers how many sockets it reached.
+  std::size_t push(const std::string& user_id, const std::string& message,
+                   const domain::AuctionId& auction_id);
+
   std::size_t connections() const { return connections_.load(); }
   std::uint64_t messages_sent() const { return messages_.load(); }
 

@@ -90,7 +90,7 @@ void DeliveryWorker::settle(const ports::DeliveryOutcome& outcome) {
 }
 
 void DeliveryWorker::start() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
