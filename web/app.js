@@ -2,11 +2,13 @@
 //   #/                 open auctions, live prices and countdowns
 //   #/auction/<id>     one auction: live state, bid form, buy-now, bid history
 //   #/my-bids          the bids placed in this browser session, with their outcome
-//   #/notifications    the notifications pushed on the socket in this session
+//   #/notifications    the user's inbox (GET /v1/me/notifications), live from the socket
+//   #/preferences      notification channels: e-mail, SMS, webhook (GET/PUT /v1/me/preferences)
 //   #/sell             the seller's form
 //   #/signin           dev sign-in (a name and roles → a dev token)
 import { api, ApiError, configureApi, newKey } from './api.js';
 import { isSynced, observeSecond, onClockChange, parseTime, serverNow } from './clock.js';
+import { formFieldFor, Inbox, kindClass, kindLabel, preferencesBody, preferencesToForm, sentence } from './inbox.js';
 import { Live } from './live.js';
 import { formatMoney, MoneyError, parseMajor, provisionalMinNext, toMajorText } from './money.js';
 
@@ -69,6 +71,8 @@ const state = {
   notes: [],
   standing: {}, // auction id → leading | outbid | won | lost | cancelled
   seenNotes: new Set(),
+  inbox: new Inbox(), // the server's inbox: notices newest first, unread count, next page
+  inboxError: null,
   route: null,
 };
 
@@ -110,7 +114,13 @@ configureApi({
 
 const live = new Live();
 
+let socketWasDown = false;
+
 live.addEventListener('status', ({ detail }) => {
+  // Back after a break: notices may have arrived meanwhile; the inbox tells.
+  if (detail === 'live' && socketWasDown) refreshInbox();
+  if (detail === 'offline') socketWasDown = true;
+  else if (detail === 'live') socketWasDown = false;
   const text = { connecting: 'Connecting to live updates…', live: '', offline: 'Live updates lost — reconnecting…' }[detail] ?? '';
   const el = $('#connection');
   el.textContent = text;
@@ -131,6 +141,8 @@ live.addEventListener('missing', ({ detail }) => {
 });
 
 live.addEventListener('notification', ({ detail }) => receiveNotification(detail));
+
+live.addEventListener('inbox-notice', ({ detail }) => receiveInboxNotice(detail));
 
 live.addEventListener('socket-error', ({ detail }) => {
   console.warn('live updates:', detail?.code, detail?.message);
@@ -391,7 +403,7 @@ function receiveNotification(message) {
   saveRecords();
   const link = { href: `#/auction/${encodeURIComponent(message.auctionId)}`, text: 'Open auction' };
   notice(message.kind, noteText(note, price), state.route?.id === message.auctionId ? null : link, message.auctionId);
-  if (state.route?.name === 'notifications' || state.route?.name === 'my-bids') renderRoute();
+  if (state.route?.name === 'my-bids') renderRoute();
   if (state.route?.name === 'auction' && state.route.id === message.auctionId) {
     const auctionNow = state.auctions.get(message.auctionId);
     if (auctionNow) updateStanding(auctionNow, message.kind);
@@ -418,8 +430,12 @@ function updateCounts() {
   const notes = $('#note-count');
   bids.hidden = state.myBids.length === 0;
   bids.textContent = String(state.myBids.length);
-  notes.hidden = state.notes.length === 0;
-  notes.textContent = String(state.notes.length);
+  const unread = me() ? state.inbox.unread ?? 0 : 0;
+  notes.hidden = unread === 0;
+  notes.textContent = String(unread);
+  const link = $('[data-nav="notifications"]');
+  if (unread) link.setAttribute('aria-label', `Notifications, ${unread} unread`);
+  else link.removeAttribute('aria-label');
 }
 
 // ---- sign in and out ---------------------------------------------------------------------------
@@ -463,20 +479,24 @@ async function signIn(sub, roles) {
   state.session = { sub, roles, token, mode: 'dev' };
   saveJson(SESSION_KEY, state.session);
   loadRecords();
+  state.inbox.reset();
   renderSession();
   updateCounts();
   live.start(token);
+  refreshInbox();
 }
 
 function signOut({ quiet = false } = {}) {
   state.session = null;
   sessionStorage.removeItem(SESSION_KEY);
   loadRecords();
+  state.inbox.reset();
+  inboxRequest++; // an answer on its way belongs to the old user
   renderSession();
   updateCounts();
   live.start(null);
   if (!quiet) announce('Signed out.');
-  if (['my-bids', 'notifications', 'sell'].includes(state.route?.name)) location.hash = '#/';
+  if (['my-bids', 'notifications', 'preferences', 'sell'].includes(state.route?.name)) location.hash = '#/';
   else renderRoute();
 }
 
@@ -486,7 +506,7 @@ function parseRoute() {
   const hash = location.hash.replace(/^#\/?/, '').split('?')[0];
   const [first, ...rest] = hash.split('/');
   if (first === 'auction' && rest[0]) return { name: 'auction', id: decodeURIComponent(rest.join('/')) };
-  if (['my-bids', 'notifications', 'sell', 'signin'].includes(first)) return { name: first };
+  if (['my-bids', 'notifications', 'preferences', 'sell', 'signin'].includes(first)) return { name: first };
   return { name: 'list' };
 }
 
@@ -497,17 +517,21 @@ async function renderRoute({ focus = false } = {}) {
   const changed = state.route?.name !== route.name || state.route?.id !== route.id;
   state.route = route;
   const token = ++renderToken;
+  const section = route.name === 'preferences' ? 'notifications' : route.name;
   for (const link of $$('[data-nav]')) {
-    if (link.dataset.nav === route.name) link.setAttribute('aria-current', 'page');
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   const main = $('#main');
-  const views = { list: listView, auction: auctionView, 'my-bids': myBidsView, notifications: notesView, sell: sellView, signin: signInView };
+  const views = {
+    list: listView, auction: auctionView, 'my-bids': myBidsView, notifications: inboxView, preferences: preferencesView, sell: sellView, signin: signInView,
+  };
   const content = await views[route.name](route);
   if (token !== renderToken) return; // a newer route won
   main.replaceChildren(content);
   main.dataset.view = route.name;
   if (route.name !== 'list' && route.name !== 'auction') live.watch([]);
+  if (route.name === 'notifications') renderInbox();
   if (focus && changed) {
     const heading = $('h1', main);
     if (heading) {
@@ -956,18 +980,242 @@ function decisionText(bid) {
   }
 }
 
-function notesView() {
-  if (!me()) return needSignIn('My notifications');
-  const rows = [...state.notes].reverse();
-  return h('section', {},
-    h('h1', {}, 'My notifications'),
-    h('p', { class: 'hint' }, 'What the service told you live in this session, newest first.'),
-    rows.length === 0 ? h('p', { class: 'empty' }, 'Nothing yet. Outbid, leading, won and lost notices appear here.') : null,
-    h('ul', { class: 'note-list' }, rows.map((n) => h('li', { class: `note note-${n.kind}` },
-      h('span', { class: 'kind' }, n.kind),
-      h('span', {}, noteText(n)), ' ',
-      h('a', { href: `#/auction/${encodeURIComponent(n.auctionId)}` }, 'Open'),
-      n.at ? h('time', { datetime: new Date(n.at).toISOString() }, timeFormat.format(new Date(n.at))) : null))));
+// ---- views: notifications (the server's inbox) ----------------------------------------------------
+
+let inboxRequest = 0;
+
+/** Loads the first page of the inbox (the unread count comes with it). */
+async function refreshInbox() {
+  if (!me()) return;
+  const request = ++inboxRequest;
+  try {
+    const { body } = await api('GET', '/v1/me/notifications?limit=20');
+    if (request !== inboxRequest) return; // a newer load, or another user
+    state.inbox.applyPage(body);
+    state.inboxError = null;
+  } catch (error) {
+    if (request !== inboxRequest) return;
+    state.inboxError = error;
+  }
+  updateCounts();
+  renderInbox();
+}
+
+async function loadMoreInbox(button) {
+  const cursor = state.inbox.next;
+  if (!cursor || !me()) return;
+  const request = inboxRequest;
+  button.disabled = true;
+  const before = state.inbox.items.length;
+  try {
+    const { body } = await api('GET', `/v1/me/notifications?${new URLSearchParams({ limit: '20', before: cursor })}`);
+    if (request !== inboxRequest) return;
+    state.inbox.applyPage(body, { append: true });
+    state.inboxError = null;
+  } catch (error) {
+    state.inboxError = error;
+  } finally {
+    button.disabled = false;
+  }
+  updateCounts();
+  renderInbox();
+  // Keyboard users continue at the first older notice.
+  const first = state.inbox.items[before];
+  const item = first && $(`[data-inbox-list] li[data-id="${CSS.escape(first.id)}"]`);
+  if (item) item.focus();
+  else if (!state.inbox.next) $('[data-inbox] h1')?.focus();
+}
+
+/** Marks notices read: `ids`, or all of them when null. */
+async function markInboxRead(ids, trigger) {
+  if (trigger) trigger.disabled = true;
+  try {
+    const { body } = await api('POST', '/v1/me/notifications/read', { body: ids ? { ids } : { all: true } });
+    state.inbox.markRead(ids, body?.unread);
+    state.inboxError = null;
+    updateCounts();
+    renderInbox();
+    const left = state.inbox.unread ?? 0;
+    announce(`${ids ? 'Marked as read' : 'All marked as read'}. ${left ? `${left} unread.` : 'No unread notifications.'}`);
+    // The button is gone: keep the keyboard where it was.
+    const item = ids?.length === 1 && $(`[data-inbox-list] li[data-id="${CSS.escape(ids[0])}"]`);
+    if (item) item.focus();
+    else if (!ids) $('[data-inbox] h1')?.focus();
+  } catch (error) {
+    if (trigger?.isConnected) trigger.disabled = false;
+    state.inboxError = error;
+    renderInbox();
+  }
+}
+
+/** A notice pushed on the socket: into the inbox, the badge, and (for kinds the hub's own
+ * notes do not cover) a visible notice. */
+function receiveInboxNotice(raw) {
+  if (!me()) return;
+  const n = state.inbox.push(raw);
+  if (!n) return;
+  updateCounts();
+  renderInbox();
+  if (['ending_soon', 'sold', 'unsold'].includes(n.kind)) {
+    const onPage = state.route?.name === 'auction' && state.route.id === n.auctionId;
+    const link = n.auctionId && !onPage ? { href: `#/auction/${encodeURIComponent(n.auctionId)}`, text: 'Open auction' } : null;
+    notice(kindClass(n.kind), n.subject || n.text || kindLabel(n.kind), link, n.auctionId || null);
+  } else if (state.route?.name === 'notifications') {
+    announce(`New notification: ${n.subject || kindLabel(n.kind)}`);
+  }
+}
+
+function inboxView() {
+  if (!me()) return needSignIn('Notifications');
+  const section = h('section', { class: 'inbox', 'data-inbox': '' },
+    h('div', { class: 'view-head' },
+      h('h1', { tabindex: '-1' }, 'Notifications'),
+      h('p', { class: 'head-actions' },
+        h('a', { href: '#/preferences', class: 'button small secondary' }, 'Preferences'),
+        h('button', { type: 'button', class: 'small', 'data-mark-all': '', onclick: (e) => markInboxRead(null, e.currentTarget) }, 'Mark all read'))),
+    h('p', { class: 'hint', 'data-inbox-status': '', role: 'status' }),
+    h('p', { class: 'error', 'data-inbox-error': '', role: 'alert' }),
+    h('ul', { class: 'note-list', 'aria-label': 'Notifications, newest first', 'data-inbox-list': '' }),
+    h('button', { type: 'button', class: 'secondary', 'data-load-more': '', hidden: true, onclick: (e) => loadMoreInbox(e.currentTarget) }, 'Load more'));
+  refreshInbox();
+  renderInbox(section);
+  return section;
+}
+
+/** Brings the inbox view (if shown) up to date; unchanged items keep their nodes (and focus). */
+function renderInbox(root = $('#main [data-inbox]')) {
+  if (!root) return;
+  const inbox = state.inbox;
+  const list = $('[data-inbox-list]', root);
+  const old = new Map($$(':scope > li[data-id]', list).map((li) => [li.dataset.id, li]));
+  const items = inbox.items.map((n) => {
+    const li = old.get(n.id);
+    return li && li.dataset.read === String(n.read) ? li : inboxItem(n);
+  });
+  if (inbox.loaded && !items.length) {
+    items.push(h('li', { class: 'empty' }, 'No notifications yet. Outbid, leading, ending-soon, won and lost notices appear here.'));
+  }
+  list.replaceChildren(...items);
+  const status = $('[data-inbox-status]', root);
+  const unread = inbox.unread ?? 0;
+  const text = !inbox.loaded ? (state.inboxError ? '' : 'Loading…') : unread ? `${unread} unread.` : 'All read.';
+  if (status.textContent !== text) status.textContent = text;
+  const error = $('[data-inbox-error]', root);
+  const errorText = state.inboxError ? `Could not load or update your notifications: ${explain(state.inboxError)}` : '';
+  if (error.textContent !== errorText) error.textContent = errorText;
+  $('[data-mark-all]', root).disabled = !inbox.unreadIds().length && !unread;
+  $('[data-load-more]', root).hidden = !inbox.next;
+}
+
+function inboxItem(n) {
+  const subjectId = nextId('note');
+  const subject = n.subject || kindLabel(n.kind);
+  // Plain text only: the notice's HTML body is for e-mail, never inserted into the page.
+  return h('li', { class: `note note-${kindClass(n.kind)}${n.read ? '' : ' unread'}`, tabindex: '-1', 'aria-labelledby': subjectId, dataset: { id: n.id, kind: n.kind, read: String(n.read) } },
+    h('p', { class: 'note-meta' },
+      h('span', { class: 'kind' }, kindLabel(n.kind)),
+      n.read ? null : h('span', { class: 'new' }, 'Unread'),
+      n.at ? h('time', { datetime: n.at }, formatTime(n.at)) : null),
+    h('h2', { class: 'note-subject', id: subjectId }, subject),
+    n.text ? h('p', { class: 'note-text' }, n.text) : null,
+    h('p', { class: 'note-actions' },
+      n.auctionId ? h('a', { href: `#/auction/${encodeURIComponent(n.auctionId)}` }, 'Open auction', h('span', { class: 'visually-hidden' }, `: ${subject}`)) : null,
+      n.read ? null : h('button', { type: 'button', class: 'secondary small', onclick: (e) => markInboxRead([n.id], e.currentTarget) },
+        'Mark read', h('span', { class: 'visually-hidden' }, `: ${subject}`))));
+}
+
+// ---- views: notification preferences ----------------------------------------------------------------
+
+async function preferencesView() {
+  const title = 'Notification preferences';
+  if (!me()) return needSignIn(title);
+  const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '#/notifications' }, '← Notifications'));
+  let values;
+  try {
+    const { body } = await api('GET', '/v1/me/preferences');
+    values = preferencesToForm(body);
+  } catch (error) {
+    return h('section', {}, crumbs, h('h1', {}, title),
+      h('p', { class: 'error', role: 'alert' }, `Could not load your preferences: ${explain(error)}`));
+  }
+  const inputs = {};
+  const errors = {};
+  const errorLine = (key) => {
+    errors[key] = h('p', { class: 'field-error', id: nextId('error') });
+    return errors[key];
+  };
+  const box = (key, label) => {
+    const id = nextId(key);
+    const error = errorLine(key);
+    inputs[key] = h('input', { type: 'checkbox', id, name: key, checked: values[key], 'aria-describedby': error.id });
+    return h('div', { class: 'field' }, h('div', { class: 'check' }, inputs[key], h('label', { for: id }, label)), error);
+  };
+  const field = (key, label, attrs, hint) => {
+    const id = nextId(key);
+    const hintEl = hint ? h('p', { class: 'hint', id: nextId('hint') }, hint) : null;
+    const error = errorLine(key);
+    inputs[key] = h('input', { id, name: key, 'aria-describedby': [hintEl?.id, error.id].filter(Boolean).join(' '), ...attrs });
+    return h('div', { class: 'field' }, h('label', { for: id }, label), inputs[key], hintEl, error);
+  };
+  const secretState = h('span', { 'data-secret-state': '' });
+  const result = h('div', { class: 'form-result', role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'panel narrow prefs-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); savePreferences(form, inputs, errors, result, secretState); } },
+    h('p', { class: 'hint' }, 'Every notice is always in your ', h('a', { href: '#/notifications' }, 'notifications'), '. Choose where else to get them.'),
+    h('fieldset', {}, h('legend', {}, 'E-mail'),
+      box('emailOn', 'Send notices by e-mail'),
+      field('email', 'E-mail address', { type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: '254' })),
+    h('fieldset', {}, h('legend', {}, 'SMS'),
+      box('smsOn', 'Send notices by SMS'),
+      field('phone', 'Phone number', { type: 'tel', autocomplete: 'tel', inputmode: 'tel' }, 'In international form, e.g. +34600111222.')),
+    h('fieldset', {}, h('legend', {}, 'Webhook'),
+      box('webhookOn', 'Send notices to a webhook'),
+      field('webhookUrl', 'Webhook URL', { type: 'url', autocomplete: 'url', spellcheck: 'false', inputmode: 'url' }, 'An http:// or https:// address; each notice is POSTed to it as JSON.'),
+      field('webhookSecret', 'Webhook secret', { type: 'password', autocomplete: 'new-password', spellcheck: 'false' },
+        [secretState, ' 16 to 256 characters; each delivery is signed with it.'])),
+    h('button', { type: 'submit' }, 'Save preferences'), result);
+  fillPreferences(inputs, values, secretState);
+  return h('section', {}, crumbs, h('h1', {}, title), form);
+}
+
+function fillPreferences(inputs, values, secretState) {
+  for (const key of ['emailOn', 'smsOn', 'webhookOn']) inputs[key].checked = values[key];
+  for (const key of ['email', 'phone', 'webhookUrl']) inputs[key].value = values[key];
+  inputs.webhookSecret.value = ''; // never shown, never prefilled
+  secretState.textContent = values.webhookSecretSet
+    ? 'A secret is set: leave this empty to keep it, or type a new one.'
+    : 'No secret is set.';
+}
+
+async function savePreferences(form, inputs, errors, result, secretState) {
+  for (const key of Object.keys(inputs)) {
+    inputs[key].removeAttribute('aria-invalid');
+    errors[key].textContent = '';
+  }
+  result.replaceChildren();
+  const values = {};
+  for (const [key, input] of Object.entries(inputs)) values[key] = input.type === 'checkbox' ? input.checked : input.value;
+  const button = $('button[type=submit]', form);
+  button.disabled = true;
+  form.setAttribute('aria-busy', 'true');
+  try {
+    const { body } = await api('PUT', '/v1/me/preferences', { body: preferencesBody(values) });
+    fillPreferences(inputs, preferencesToForm(body), secretState);
+    result.replaceChildren(h('p', { class: 'result-good' }, 'Preferences saved.'));
+  } catch (error) {
+    const key = formFieldFor(error.field);
+    const message = error.status === 400 && error.message ? sentence(error.message) : explain(error);
+    if (key && inputs[key]) {
+      inputs[key].setAttribute('aria-invalid', 'true');
+      errors[key].textContent = message;
+      inputs[key].focus();
+      result.replaceChildren(h('p', { class: 'result-error', role: 'alert' }, `Not saved: ${message}`));
+    } else {
+      result.replaceChildren(h('p', { class: 'result-error', role: 'alert' }, `Not saved: ${message}`));
+    }
+  } finally {
+    button.disabled = false;
+    form.removeAttribute('aria-busy');
+  }
 }
 
 function needSignIn(title) {
@@ -1114,6 +1362,7 @@ async function start() {
   renderSession();
   updateCounts();
   live.start(state.session?.token ?? null);
+  if (parseRoute().name !== 'notifications') refreshInbox(); // that view loads it itself
   await renderRoute();
 }
 

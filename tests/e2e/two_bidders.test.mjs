@@ -1,5 +1,7 @@
 // Browser test of the web UI (web/): two bidders in two browser contexts bid against each
-// other on a fresh auction and see each other's bids live, with outbid notices.
+// other on a fresh auction and see each other's bids live, with outbid notices; then the
+// outbid bidder reads the inbox (GET /v1/me/notifications, live on the socket), marks notices
+// read and sets notification preferences.
 //
 // Needs Debian's chromium at /usr/bin/chromium and the npm package playwright-core (npm ci at
 // the repository root); without them the test is skipped with the reason. The gavel binary is
@@ -18,6 +20,7 @@ const BINARY = path.resolve(ROOT, process.env.GAVEL_BINARY ?? path.join('build',
 const CHROMIUM = process.env.GAVEL_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const LIVE_TIMEOUT = 5000; // a bid must show up in the other browser within this
+const NOTIFIER_TIMEOUT = 20000; // the notifier writes inbox notices asynchronously: this long at most
 
 let chromium = null;
 let skipReason = null;
@@ -126,6 +129,36 @@ async function bid(page, amount, max) {
   return (await result.textContent()).trim();
 }
 
+/** The errors Chromium logs for answers the test provokes on purpose. */
+function expectedConsoleError(message) {
+  const text = message.text();
+  const url = message.location()?.url ?? '';
+  return /status of 409/.test(text) || (/status of 400/.test(text) && url.endsWith('/v1/me/preferences'));
+}
+
+/** The number in the header's unread badge (0 when hidden). */
+async function unreadBadge(page) {
+  const badge = page.locator('#note-count');
+  if (await badge.isHidden()) return 0;
+  return Number((await badge.textContent()).trim());
+}
+
+/** Waits until `read()` answers a value `ok` accepts; answers it. */
+async function eventually(read, ok, what, timeout = LIVE_TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await read();
+    if (ok(last)) return last;
+    if (Date.now() > deadline) throw new assert.AssertionError({ message: `${what}: still ${JSON.stringify(last)} after ${timeout} ms` });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function sideways(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
 /** Marks the page so that a reload (which would reset window state) is detectable. */
 async function markNoReload(page) {
   await page.evaluate(() => { window.__e2eNoReload = true; });
@@ -166,8 +199,9 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     for (const [page, who] of [[alice, 'alice'], [bob, 'bob']]) {
       page.on('pageerror', (error) => pageErrors.push(`${who}: ${error.message}`));
       page.on('console', (message) => {
-        // A rejected bid is a 409 answer, which the browser logs; anything else is a fault.
-        if (message.type() === 'error' && !/status of 409/.test(message.text())) {
+        // A rejected bid is a 409 answer, and refused preferences a 400, which the browser logs;
+        // anything else is a fault.
+        if (message.type() === 'error' && !expectedConsoleError(message)) {
           pageErrors.push(`${who} console: ${message.text()} (${message.location()?.url ?? '?'})`);
         }
       });
@@ -252,7 +286,7 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     // Neither page reloaded: everything above came over the WebSocket.
     await assertNotReloaded(bob, 'bob');
 
-    // My bids and my notifications (this session's records).
+    // My bids (this session's records).
     await bob.goto(`${server.base}/#/my-bids`);
     const rows = bob.locator('table.records tbody tr');
     await rows.first().waitFor();
@@ -264,11 +298,115 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     assert.match(await rows.nth(1).locator('td:nth-child(5)').textContent(), /Outbid/);
     await bob.screenshot({ path: path.join(ARTIFACTS, 'my-bids-phone.png'), fullPage: true });
 
-    await alice.goto(`${server.base}/#/notifications`);
-    const notes = alice.locator('.note-list li');
-    await notes.first().waitFor();
-    const kinds = await notes.locator('.kind').allTextContents();
-    assert.ok(kinds.includes('outbid') && kinds.includes('leading'), `alice's notifications: ${kinds}`);
+    // ---- alice's notifications: the server's inbox, at phone width (375 px) ----
+    const aliceToken = await devToken(server.base, 'alice', ['bidder']);
+    const inboxOf = async () => {
+      const res = await request(server.base, 'GET', '/v1/me/notifications?limit=100', { token: aliceToken });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body;
+    };
+    await alice.setViewportSize({ width: 375, height: 812 });
+    await alice.getByRole('link', { name: /^Notifications/ }).click();
+    await alice.waitForURL('**/#/notifications');
+    await markNoReload(alice);
+    assert.equal(await alice.getByRole('heading', { level: 1 }).textContent(), 'Notifications');
+    const notes = alice.locator('ul.note-list > li.note');
+    // The notifier writes the outbid notice asynchronously: it comes with the page or on the socket.
+    const outbidNote = alice.locator('ul.note-list > li.note[data-kind="outbid"]').first();
+    await outbidNote.waitFor({ timeout: NOTIFIER_TIMEOUT });
+    assert.match(await outbidNote.locator('.note-subject').textContent(), /outbid on Brass ship clock \(e2e\)/);
+    const outbidText = await outbidNote.locator('.note-text').textContent();
+    assert.match(outbidText, /Brass ship clock \(e2e\)/);
+    assert.doesNotMatch(outbidText, /<\/?(p|b)>/, 'the text body, not the HTML one');
+    assert.equal(await alice.locator('ul.note-list b, ul.note-list p p').count(), 0, 'no notice HTML is inserted into the page');
+    assert.equal(await outbidNote.getAttribute('data-read'), 'false');
+    assert.match(await outbidNote.textContent(), /Unread/);
+    // Newest first, like the server's list.
+    await eventually(async () => (await inboxOf()).notifications.length, (n) => n >= 2, 'alice has her leading and outbid notices', NOTIFIER_TIMEOUT);
+    // The badge settles on the server's unread count (the notifier may still be writing).
+    const unreadBefore = await eventually(async () => {
+      const [badge, server] = [await unreadBadge(alice), (await inboxOf()).unread];
+      return badge === server ? badge : -1;
+    }, (n) => n > 0, 'the unread badge matches the server', NOTIFIER_TIMEOUT);
+    const shownIds = await notes.evaluateAll((items) => items.map((li) => li.dataset.id));
+    const serverIds = (await inboxOf()).notifications.map((n) => n.id);
+    assert.deepEqual(shownIds, serverIds.slice(0, shownIds.length), 'the inbox shows the server\'s order, newest first');
+    assert.ok(await sideways(alice) <= 0, 'no sideways scroll at 375 px (inbox)');
+    await alice.screenshot({ path: path.join(ARTIFACTS, 'notifications-phone.png'), fullPage: true });
+
+    // Mark the outbid notice read with the keyboard: the badge goes down by one.
+    const outbidId = await outbidNote.getAttribute('data-id');
+    const markRead = outbidNote.getByRole('button', { name: /^Mark read/ });
+    await markRead.focus();
+    await alice.keyboard.press('Enter');
+    const readNote = alice.locator(`ul.note-list > li.note[data-id="${outbidId}"]`);
+    await waitForText(readNote.locator('.note-meta'), /^(?!.*Unread)/);
+    assert.equal(await readNote.getAttribute('data-read'), 'true');
+    assert.equal(await readNote.getByRole('button', { name: /^Mark read/ }).count(), 0);
+    await eventually(() => unreadBadge(alice), (n) => n === unreadBefore - 1, 'the badge after marking one read');
+    const afterOne = await inboxOf();
+    assert.equal(afterOne.notifications.find((n) => n.id === outbidId).read, true, 'read on the server');
+    assert.equal(afterOne.unread, unreadBefore - 1);
+    assert.equal(await alice.evaluate(() => document.activeElement?.dataset?.id), outbidId, 'focus stays on the notice');
+
+    // Mark all read: the badge goes away.
+    await alice.getByRole('button', { name: 'Mark all read' }).click();
+    await eventually(() => unreadBadge(alice), (n) => n === 0, 'the badge after marking all read');
+    assert.equal((await inboxOf()).unread, 0);
+    assert.equal(await notes.and(alice.locator('[data-read="false"]')).count(), 0);
+
+    // A new notice arrives live: bob outbids alice's maximum through the API.
+    const bobToken = await devToken(server.base, 'bob', ['bidder']);
+    const outbidAgain = await request(server.base, 'POST', `/v1/auctions/${auction.id}/bids?wait=3000`, {
+      token: bobToken, body: { amount: 2100, currency: 'EUR' },
+    });
+    assert.equal(outbidAgain.status, 200, JSON.stringify(outbidAgain.body));
+    const liveNote = notes.first();
+    await waitForText(liveNote.locator('.note-subject'), /outbid on Brass ship clock \(e2e\)/, NOTIFIER_TIMEOUT);
+    const newPrice = (outbidAgain.body.auction.currentPrice / 100).toFixed(2);
+    await waitForText(liveNote.locator('.note-text'), new RegExp(`now EUR ${newPrice.replace('.', '\\.')}`));
+    assert.equal(await liveNote.getAttribute('data-read'), 'false');
+    await eventually(() => unreadBadge(alice), (n) => n >= 1, 'the badge after a live notice');
+    await assertNotReloaded(alice, 'alice');
+
+    // ---- preferences: a refused e-mail address is named next to its field, then a good one ----
+    await alice.getByRole('link', { name: 'Preferences' }).click();
+    await alice.waitForURL('**/#/preferences');
+    await alice.getByRole('heading', { level: 1, name: 'Notification preferences' }).waitFor();
+    const emailOn = alice.getByLabel('Send notices by e-mail');
+    const email = alice.getByLabel('E-mail address');
+    const secret = alice.getByLabel('Webhook secret');
+    assert.equal(await emailOn.isChecked(), false);
+    assert.equal(await secret.getAttribute('type'), 'password');
+    await emailOn.focus();
+    await alice.keyboard.press('Space');
+    assert.equal(await emailOn.isChecked(), true, 'the checkbox works from the keyboard');
+    await email.fill('alice@example');
+    await alice.getByRole('button', { name: 'Save preferences' }).click();
+    const emailError = alice.locator('.field', { has: email }).locator('.field-error');
+    await waitForText(emailError, /^Email must be an e-mail address\.$/);
+    assert.equal(await email.getAttribute('aria-invalid'), 'true');
+    assert.match(await email.getAttribute('aria-describedby'), new RegExp(await emailError.getAttribute('id')));
+    assert.equal(await alice.evaluate(() => document.activeElement?.type), 'email', 'focus goes to the refused field');
+    assert.match(await alice.locator('.form-result [role="alert"]').textContent(), /Not saved/);
+    assert.ok(await sideways(alice) <= 0, 'no sideways scroll at 375 px (preferences)');
+    await alice.screenshot({ path: path.join(ARTIFACTS, 'preferences-error-phone.png'), fullPage: true });
+    assert.equal((await request(server.base, 'GET', '/v1/me/preferences', { token: aliceToken })).body.channels.email, false, 'nothing was saved');
+
+    await email.fill('alice@example.com');
+    await alice.getByRole('button', { name: 'Save preferences' }).click();
+    await waitForText(alice.locator('.form-result'), 'Preferences saved.');
+    assert.equal(await emailError.textContent(), '');
+    assert.equal(await email.getAttribute('aria-invalid'), null);
+    await alice.reload();
+    await alice.getByRole('heading', { level: 1, name: 'Notification preferences' }).waitFor();
+    assert.equal(await alice.getByLabel('Send notices by e-mail').isChecked(), true, 'saved: e-mail on after a reload');
+    assert.equal(await alice.getByLabel('E-mail address').inputValue(), 'alice@example.com');
+    assert.equal(await alice.getByLabel('Webhook secret').inputValue(), '', 'the secret is never prefilled');
+    const saved = (await request(server.base, 'GET', '/v1/me/preferences', { token: aliceToken })).body;
+    assert.equal(saved.channels.email, true);
+    assert.equal(saved.email, 'alice@example.com');
+    await alice.screenshot({ path: path.join(ARTIFACTS, 'preferences-phone.png'), fullPage: true });
 
     assert.deepEqual(pageErrors, [], 'no script errors in either page');
     await Promise.all(contexts.map((c) => c.close()));
