@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev
   # tests and benchmarks (chromium: the web UI's browser test; nodejs/npm come with the machine)
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev chromium
+  # observability: the Prometheus that scrapes /metrics in a test, promtool for deploy/prometheus/
+  prometheus
 )
 
 missing=()
@@ -25,8 +27,37 @@ else
   echo "setup: installing ${missing[*]}"
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  # Debian's prometheus package would start a system Prometheus on 0.0.0.0:9090 wherever
+  # services start; the tests run their own on loopback. A policy-rc.d for the install keeps it
+  # from starting, and it is disabled afterwards (only when this script installed it).
+  new_prometheus=0
+  temp_policy=
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    new_prometheus=1
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      temp_policy=/usr/sbin/policy-rc.d
+      trap '"${sudo_cmd[@]}" rm -f "$temp_policy"' EXIT
+      printf '#!/bin/sh\n# scripts/setup.sh: no service starts during this install\nexit 101\n' |
+        "${sudo_cmd[@]}" tee "$temp_policy" >/dev/null
+      "${sudo_cmd[@]}" chmod 755 "$temp_policy"
+    fi
+  fi
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$temp_policy" ]; then
+    "${sudo_cmd[@]}" rm -f "$temp_policy"
+    trap - EXIT
+  fi
+  if [ "$new_prometheus" = 1 ]; then
+    if [ -d /run/systemd/system ]; then
+      "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    else
+      "${sudo_cmd[@]}" deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+      "${sudo_cmd[@]}" service prometheus stop >/dev/null 2>&1 || true
+    fi
+    "${sudo_cmd[@]}" update-rc.d prometheus disable >/dev/null 2>&1 || true
+    echo "setup: installed prometheus; its system service is disabled (tests start their own)"
+  fi
 fi
 
 # npm packages of the integration and browser tests (ws, playwright-core), from the lock file.
