@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/audit.hpp"
+#include "app/dlq.hpp"
 #include "app/load.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
@@ -27,10 +28,10 @@ Commands:
              clock and print every decision and the final state (gavel replay --help)
   audit      check the audit trail's hash chain, or re-derive an auction from its recorded
              commands (gavel audit --help)
+  dlq        list, show, redrive or purge the dead-letter queue of a running gateway
+             (gavel dlq --help)
   version    print the version
   help       print this help
-
-Not yet available: dlq (see README.md).
 )";
 
 bool wants_help(int argc, char** argv, int from) {
@@ -91,6 +92,13 @@ int run_cli(int argc, char** argv) {
     }
     return run_audit(std::vector<std::string>(argv + 2, argv + argc), environ, std::cout,
                      std::cerr);
+  }
+  if (command == "dlq") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << dlq_help();
+      return 0;
+    }
+    return run_dlq(std::vector<std::string>(argv + 2, argv + argc), environ, std::cout, std::cerr);
   }
   std::cerr << "gavel: unknown command '" << command << "' (see gavel --help)\n";
   return 2;

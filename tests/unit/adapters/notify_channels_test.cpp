@@ -376,8 +376,9 @@ TEST(SmtpChannelTest, AServerThatIsDownIsRetryableAndABadUrlIsRefused) {
   EXPECT_THAT(describe(send(channel, a_notice("bob@example.com"))), HasSubstr("retryable"));
   EXPECT_THAT(describe(send(channel, a_notice("bob@example.com>\r\nRCPT"))),
               HasSubstr("permanent"));
-  EXPECT_THROW(SmtpChannel(clock, SmtpOptions{"http://mail", "n@gavel.test"}),
-               std::invalid_argument);
+  SmtpOptions not_smtp;
+  not_smtp.server_url = "http://mail";
+  EXPECT_THROW(SmtpChannel(clock, not_smtp), std::invalid_argument);
 }
 
 }  // namespace

@@ -140,7 +140,7 @@ class EngineHostTest : public ::testing::Test {
   }
 
   void send(const domain::Command& command, const std::string& id) {
-    wire::CommandEnvelope envelope{command, id, "", ""};
+    wire::CommandEnvelope envelope{command, id, "", "", ""};
     std::vector<ports::OutgoingMessage> messages{{domain::target_of(command).str(), id,
                                                   domain::time_of(command),
                                                   json::serialize(wire::command_json(envelope))}};

@@ -27,20 +27,21 @@ TEST(CommandJson, EveryCommandSurvivesTheWire) {
   terms.max_ends_at = at(900);
   terms.increment = *domain::IncrementPolicy::table({{amt(0), amt(10)}, {amt(1000), amt(100)}});
   const std::vector<CommandEnvelope> envelopes{
-      {domain::CreateAuction{terms, at(-5)}, "a1", "", "req-1"},
+      {domain::CreateAuction{terms, at(-5)}, "a1", "", "req-1", "gw-1"},
       {domain::PlaceBid{domain::AuctionId{"a1"},
                         domain::BidRequest{domain::BidId{"b1"}, domain::UserId{"alice"}, amt(1500),
                                            amt(3000), domain::Currency::parse("EUR"),
                                            at(1) + std::chrono::microseconds(250)}},
-       "b1", "key-7", "req-2"},
-      {domain::PlaceBid{domain::AuctionId{"a1"}, testing::bid("b2", "bob", 1600)}, "b2", "", ""},
-      {domain::BuyNow{domain::AuctionId{"a1"}, domain::UserId{"carol"}, at(2)}, "c1", "", ""},
+       "b1", "key-7", "req-2", "gw-1"},
+      {domain::PlaceBid{domain::AuctionId{"a1"}, testing::bid("b2", "bob", 1600)}, "b2", "", "",
+       ""},
+      {domain::BuyNow{domain::AuctionId{"a1"}, domain::UserId{"carol"}, at(2)}, "c1", "", "", ""},
       {domain::CancelAuction{domain::AuctionId{"a1"}, domain::Actor{domain::UserId{"root"}, true},
                              "fraud", at(3)},
-       "c2", "", ""},
+       "c2", "", "", ""},
       {domain::VoidBid{domain::AuctionId{"a1"}, domain::Actor{domain::UserId{"root"}, true},
                        domain::BidId{"b1"}, at(4)},
-       "c3", "", ""},
+       "c3", "", "", ""},
   };
   for (const auto& envelope : envelopes) {
     EXPECT_EQ(round_trip(envelope), envelope) << domain::op_name(envelope.command);
