@@ -36,21 +36,9 @@ const PROMETHEUS_STOP_MS = 10_000;
  * without wiring it soon: a panel or rule on a missing metric silently shows nothing.
  */
 export const PENDING_METRICS = [
-  // Wired into `gavel serve` by issue 4's notifier/auditor work (the notifier's names are in
-  // src/roles/notifier/notifier.cpp; the others in src/app/serve.cpp).
-  'gavel_notifier_events_total',
-  'gavel_notifier_notices_total',
-  'gavel_notifier_failed_batches_total',
-  'gavel_notifier_deliveries_total', // {channel, result="sent|failed|dead"}
-  'gavel_audit_entries_total',
-  'gavel_audit_duplicates_total',
-  'gavel_audit_unparseable_total',
-  'gavel_audit_failures_total',
-  'gavel_queue_depth',
-  'gavel_dlq_depth',
-  // Not written anywhere yet: the age of the oldest queued command, and the gateway's answers
-  // with status >= 500 (gavel_http_errors_total counts >= 400).
+  // The age of the oldest queued command (the queue port has no such figure yet).
   'gavel_queue_oldest_age_seconds',
+  // The gateway's answers with status >= 500 (gavel_http_errors_total counts >= 400).
   'gavel_http_server_errors_total',
 ];
 
