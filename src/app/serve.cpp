@@ -235,6 +235,16 @@ std::string engine_metrics(const roles::EngineHost& host) {
                 s.accepted.load(), "{outcome=\"accepted\"}");
   roles::append_sample(out, "gavel_engine_decisions_total", "{outcome=\"rejected\"}",
                        s.rejected.load());
+  out << "# HELP gavel_engine_rejections_total Commands rejected by the engine, by reason.\n"
+         "# TYPE gavel_engine_rejections_total counter\n";
+  for (std::size_t i = 1; i < s.rejected_by_reason.size(); ++i) {
+    roles::append_sample(
+        out, "gavel_engine_rejections_total",
+        "{reason=\"" + std::string(domain::to_string(static_cast<domain::Reason>(i))) + "\"}",
+        s.rejected_by_reason[i].load());
+  }
+  s.commit_seconds.append(out, "gavel_store_commit_seconds", "Store commit time per batch.");
+  s.batch_commands.append(out, "gavel_engine_batch_commands", "Commands decided per batch.");
   append_metric(out, "counter", "gavel_engine_failed_batches_total",
                 "Batches that failed and were retried.", s.failed_batches.load());
   append_metric(out, "counter", "gavel_engine_dead_lettered_total",
@@ -263,7 +273,7 @@ std::string auditor_metrics(const roles::Auditor& auditor) {
   return out.str();
 }
 
-std::string queue_metrics(adapters::memory::MemoryQueue& queue) {
+std::string queue_metrics(adapters::memory::MemoryQueue& queue, domain::Timestamp now) {
   using roles::append_metric;
   std::ostringstream out;
   append_metric(out, "gauge", "gavel_queue_depth", "Commands in the queue (visible or in flight).",
@@ -275,6 +285,11 @@ std::string queue_metrics(adapters::memory::MemoryQueue& queue) {
                             if (letters) dead = letters.value().size();
                           });
   append_metric(out, "gauge", "gavel_dlq_depth", "Messages in the dead-letter queue.", dead);
+  const auto oldest = queue.oldest_event_time();
+  const double age =
+      oldest ? std::max(0.0, std::chrono::duration<double>(now - *oldest).count()) : 0.0;
+  append_metric(out, "gauge", "gavel_queue_oldest_age_seconds",
+                "Age of the oldest command in the queue (0 when empty).", age);
   return out.str();
 }
 
@@ -464,7 +479,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                               [&] {
                                 std::ostringstream extra;
                                 extra << engine_metrics(host) << auditor_metrics(auditor)
-                                      << queue_metrics(queue);
+                                      << queue_metrics(queue, clock->now());
                                 notifier.append_metrics(extra);
                                 return extra.str();
                               },

@@ -271,6 +271,16 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     return messages_.size();
   }
 
+  std::optional<domain::Timestamp> oldest_event_time() const {
+    std::lock_guard lock(mutex_);
+    // A scan, on scrapes only: the hot paths keep no order by time.
+    std::optional<domain::Timestamp> oldest;
+    for (const auto& [seq, message] : messages_) {
+      if (!oldest || message.event_time < *oldest) oldest = message.event_time;
+    }
+    return oldest;
+  }
+
   // Answers every pending long poll with an error; called once, by ~MemoryQueue.
   void shut_down() {
     AfterUnlock after;
@@ -556,6 +566,10 @@ void MemoryQueue::watermark(ports::Callback<domain::Timestamp> done) {
 }
 std::size_t MemoryQueue::size() const {
   return impl_->size();
+}
+
+std::optional<domain::Timestamp> MemoryQueue::oldest_event_time() const {
+  return impl_->oldest_event_time();
 }
 
 }  // namespace gavel::adapters::memory

@@ -61,6 +61,8 @@ class MemoryQueue final : public ports::Queue {
 
   /// Messages in the queue (visible or in flight), not counting dead letters.
   std::size_t size() const;
+  /// The event time of the oldest message in the queue (visible or in flight), if any.
+  std::optional<domain::Timestamp> oldest_event_time() const;
 
  private:
   class Impl;

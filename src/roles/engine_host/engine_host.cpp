@@ -312,10 +312,11 @@ std::size_t EngineHost::run_once() {
   const auto started = std::chrono::steady_clock::now();
   auto committed = ports::call_blocking<void>(
       [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
-  stats_.commit_micros_total +=
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now() - started)
-                                     .count());
+  const auto commit_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count();
+  stats_.commit_micros_total += static_cast<std::uint64_t>(commit_micros);
+  stats_.commit_seconds.observe(static_cast<double>(commit_micros) / 1e6);
   if (!committed) {
     ++stats_.failed_batches;
     roll_back(touched);
@@ -337,8 +338,10 @@ std::size_t EngineHost::run_once() {
   }
   ++stats_.batches;
   stats_.commands += parsed.envelopes.size();
+  stats_.batch_commands.observe(parsed.envelopes.size());
   for (const auto& decision : result.decisions) {
     ++(decision.accepted ? stats_.accepted : stats_.rejected);
+    if (!decision.accepted) ++stats_.rejected_by_reason[static_cast<std::size_t>(decision.reason)];
   }
   auction_count_ = engine_.size();
   after_commit(parsed, result, touched);

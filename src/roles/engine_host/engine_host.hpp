@@ -4,6 +4,7 @@
 // events, and only then acknowledges the queue (ARCHITECTURE.md §3). Recovers its state from
 // the store on start. Runs on one thread of its own (start/stop from any other thread).
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -21,6 +22,7 @@
 #include "ports/store.hpp"
 #include "ports/topic.hpp"
 #include "ports/wire/command_json.hpp"
+#include "roles/metrics_text.hpp"
 
 namespace gavel::roles {
 
@@ -55,6 +57,12 @@ struct EngineHostStats {
   std::atomic<std::uint64_t> commit_micros_total{0};
   std::atomic<std::uint64_t> audit_records_published{0};
   std::atomic<std::uint64_t> audit_publish_failures{0};
+  /// Rejections by reason, indexed by domain::Reason.
+  std::array<std::atomic<std::uint64_t>,
+             static_cast<std::size_t>(domain::Reason::invalid_auction) + 1>
+      rejected_by_reason{};
+  SecondsHistogram commit_seconds;  ///< one store commit per batch
+  CountHistogram batch_commands;    ///< commands decided per committed batch
 };
 
 class EngineHost {

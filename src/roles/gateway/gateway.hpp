@@ -30,6 +30,7 @@
 #include "roles/gateway/rate_limiter.hpp"
 #include "roles/gateway/waiters.hpp"
 #include "roles/gateway/ws_hub.hpp"
+#include "roles/metrics_text.hpp"
 
 namespace gavel::gateway {
 
@@ -81,6 +82,11 @@ struct GatewayMetrics {
   std::atomic<std::uint64_t> bids_rate_limited{0};
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> http_server_errors{0};  ///< answers with status >= 500
+  std::atomic<std::uint64_t> cache_hits{0};          ///< bid intake found the auction cached
+  std::atomic<std::uint64_t> cache_misses{0};
+  /// From stamping a command to its decision reaching this gateway (commands that waited).
+  roles::SecondsHistogram decision_seconds;
 };
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;

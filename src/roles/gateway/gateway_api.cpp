@@ -250,7 +250,13 @@ asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(wire::CommandEnvelope& enve
     boost::system::error_code ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!waiter->result) g_.deps_.waiters.forget(envelope.command_id, waiter);
+  if (waiter->result) {
+    g_.metrics_.decision_seconds.observe(
+        std::chrono::duration<double>(g_.deps_.clock.now() - domain::time_of(envelope.command))
+            .count());
+  } else {
+    g_.deps_.waiters.forget(envelope.command_id, waiter);
+  }
   out.decided = waiter->result;
   co_return out;
 }
@@ -335,7 +341,9 @@ asio::awaitable<Response> Api::place_bid() {
   // A bid that can never be valid (the seller's own, the wrong currency) is bad input: refused
   // here, recorded nowhere. A bid the market has overtaken (too low, auction over) is refused
   // here only without ?wait=; with it the engine judges it, so the 409 names its bidId (API.md).
-  if (cached && !cached.value().empty() && cached.value()[0]) {
+  const bool hit = cached && !cached.value().empty() && cached.value()[0];
+  ++(hit ? g_.metrics_.cache_hits : g_.metrics_.cache_misses);
+  if (hit) {
     const json::value view = parse_json_value(cached.value()[0]->body);
     if (view.is_object()) {
       const json::object& state = view.get_object();
@@ -707,6 +715,7 @@ asio::awaitable<Response> Gateway::handle(Request& request, const asio::any_io_e
   // Clients keep countdowns on the server's clock (RFC 9110 Date, second resolution).
   response.set(http::field::date, http_date(deps_.clock.now()));
   if (response.result_int() >= 400) ++metrics_.http_errors;
+  if (response.result_int() >= 500) ++metrics_.http_server_errors;
   co_return response;
 }
 
@@ -732,8 +741,18 @@ std::string Gateway::metrics_text() const {
                 metrics_.http_requests.load());
   append_metric(out, "counter", "gavel_http_errors_total", "HTTP answers with status >= 400.",
                 metrics_.http_errors.load());
+  append_metric(out, "counter", "gavel_http_server_errors_total",
+                "HTTP answers with status >= 500.", metrics_.http_server_errors.load());
   append_metric(out, "counter", "gavel_bids_received_total", "Bids posted to the gateway.",
                 metrics_.bids_received.load());
+  append_metric(out, "counter", "gavel_cache_lookups_total",
+                "Bid intake's auction lookups in the cache, by result.", metrics_.cache_hits.load(),
+                "{result=\"hit\"}");
+  roles::append_sample(out, "gavel_cache_lookups_total", "{result=\"miss\"}",
+                       metrics_.cache_misses.load());
+  metrics_.decision_seconds.append(
+      out, "gavel_decision_seconds",
+      "From a command's receipt to its decision, as the gateway saw it.");
   append_metric(out, "counter", "gavel_bids_fast_rejected_total",
                 "Bids rejected from the cache before queueing.",
                 metrics_.bids_fast_rejected.load());
