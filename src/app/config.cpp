@@ -188,6 +188,12 @@ const std::vector<Setting>& settings() {
          c.drain_seconds = parse_number<unsigned>("drain-seconds", v, 0, 3600);
        },
        [](const Config& c) { return show_number(c.drain_seconds); }},
+      {"log-level", "debug (every request, decision and notice), info, warn or error",
+       [](Config& c, const std::string& v) {
+         one_of("log-level", v, {"debug", "info", "warn", "error"});
+         c.log_level = v;
+       },
+       [](const Config& c) { return c.log_level; }},
       {"smtp-url", "SMTP server for e-mail notices, smtp://host:port or smtps:// (empty: off)",
        [](Config& c, const std::string& v) {
          if (!v.empty() && !v.starts_with("smtp://") && !v.starts_with("smtps://"))

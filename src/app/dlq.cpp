@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -101,6 +102,12 @@ Server locate(const DlqArgs& args, char** environment) {
   } else if (const char* env = std::getenv("GAVEL_ADMIN_TOKEN"); env != nullptr && *env != 0) {
     server.token = env;
   } else if (config.auth_mode == "dev") {
+    // Only a secret a running server wrote: creating one here would mint a useless token.
+    if (config.dev_secret.empty() &&
+        !std::filesystem::exists(adapters::jwt::DevAuthenticator::secret_file(config.data_dir))) {
+      throw UsageError("no dev secret in " + config.data_dir +
+                       " (the server's --data-dir?); or give an admin token with --token");
+    }
     const std::string secret =
         config.dev_secret.empty()
             ? adapters::jwt::DevAuthenticator::load_or_create_secret(config.data_dir)

@@ -34,6 +34,7 @@
 #include "roles/engine_host/engine_host.hpp"
 #include "roles/gateway/gateway.hpp"
 #include "roles/gateway/ws_push_channel.hpp"
+#include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
 #include "roles/notifier/notifier.hpp"
 
@@ -55,7 +56,7 @@ std::string default_web_root() {
 }
 
 void log_line(const std::string& message) {
-  std::cerr << "gavel: " << message << std::endl;
+  roles::log(roles::LogLevel::info, "serve", message);
 }
 
 /// Demo auctions (some ending within minutes) and a bot that bids now and then, so a newcomer
@@ -414,6 +415,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
   }
 
   try {
+    roles::set_log_level(*roles::log_level_from_string(config.log_level));
     fs::create_directories(config.data_dir);
     auto clock = std::make_shared<adapters::memory::SystemClock>();
     adapters::jwt::DevAuthenticator* dev_tokens = nullptr;
@@ -553,7 +555,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
 std::string serve_help() {
   std::ostringstream out;
   out << "Usage: gavel serve [--<setting> <value> | --<setting>=<value>]... [--config FILE]\n\n"
-         "Runs Gavel's roles (today: the embedded profile, gateway and engine in one process).\n"
+         "Runs Gavel's roles: the embedded profile runs the gateway, engine, notifier and auditor "
+         "in\n"
+         "one process (separate role processes need the selfhosted profile, not built yet).\n"
          "Every setting is also an environment variable; flags win over variables, variables over\n"
          "the config file. Stops gracefully on SIGINT/SIGTERM.\n\nSettings:\n";
   for (const auto& setting : config_help()) {

@@ -207,3 +207,45 @@ describe('gavel audit on the data dir', () => {
     }
   });
 });
+
+describe('JSON logs', () => {
+  test('one request id follows a bid from the gateway through the engine to its notices', async () => {
+    const traced = await startServer({ args: ['--log-level', 'debug'] });
+    try {
+      const s = await traced.token('sally', ['seller']);
+      const first = await traced.token('fay', ['bidder']);
+      const second = await traced.token('gus', ['bidder']);
+      const a = await traced.createAuction(s, { startingPrice: 1000 });
+      assert.equal((await traced.bid(a.id, first, { amount: 1000 }, { wait: 5000 })).status, 200);
+      const watcher = await traced.openWs();
+      watcher.subscribe(a.id);
+      await watcher.waitFor((m) => m.type === 'snapshot');
+      const requestId = `trace-${uid()}`;
+      const res = await traced.bid(a.id, second, { amount: 2000 }, { wait: 5000, headers: { 'x-request-id': requestId } });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers['x-request-id'], requestId);
+      const lines = await eventually(() => {
+        const parsed = traced.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+        const mine = parsed.filter((l) => l.requestId === requestId);
+        return mine.some((l) => l.component === 'notifier' && l.kind === 'outbid') && mine;
+      }, 'the notifier\'s log line for the outbid notice');
+      const components = new Set(lines.map((l) => l.component));
+      assert.deepEqual([...components].sort(), ['engine', 'gateway', 'notifier']);
+      for (const line of lines) {
+        assert.match(line.ts, /^\d{4}-\d\d-\d\dT/);
+        assert.equal(line.level, 'debug');
+      }
+      const decided = lines.find((l) => l.component === 'engine');
+      assert.equal(decided.accepted, true);
+      assert.equal(decided.auctionId, a.id);
+      const outbid = lines.find((l) => l.component === 'notifier' && l.kind === 'outbid');
+      assert.equal(outbid.userId, 'fay');
+      // Watchers see the event, not the request id behind it.
+      const seen = await watcher.waitFor((m) => m.type === 'bid.accepted' && m.amount === 2000);
+      assert.equal(seen.requestId, undefined);
+      watcher.close();
+    } finally {
+      await traced.cleanup();
+    }
+  });
+});

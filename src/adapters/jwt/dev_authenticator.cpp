@@ -183,6 +183,10 @@ ports::Result<ports::Principal> DevAuthenticator::verify(std::string_view token)
   return principal;
 }
 
+std::filesystem::path DevAuthenticator::secret_file(const std::filesystem::path& data_dir) {
+  return data_dir / kSecretFileName;
+}
+
 std::string DevAuthenticator::load_or_create_secret(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -190,7 +194,7 @@ std::string DevAuthenticator::load_or_create_secret(const std::filesystem::path&
     throw std::runtime_error("cannot create the data directory " + data_dir.string() + ": " +
                              ec.message());
   }
-  const std::filesystem::path path = data_dir / kSecretFileName;
+  const std::filesystem::path path = secret_file(data_dir);
   if (auto existing = read_secret(path)) return std::move(*existing);
 
   const std::filesystem::path temporary =

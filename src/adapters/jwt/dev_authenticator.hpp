@@ -42,6 +42,8 @@ class DevAuthenticator final : public ports::Authenticator {
   /// written to a temporary file and linked into place so concurrent starts agree on one.
   /// Creates `data_dir` if needed. Throws std::runtime_error naming the path when the directory
   /// cannot be created or written, or the file cannot be read or is too short.
+  /// Where load_or_create_secret keeps the secret in `data_dir`.
+  static std::filesystem::path secret_file(const std::filesystem::path& data_dir);
   static std::string load_or_create_secret(const std::filesystem::path& data_dir);
 
  private:

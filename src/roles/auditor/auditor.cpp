@@ -4,6 +4,7 @@
 
 #include "ports/blocking.hpp"
 #include "ports/wire/audit_json.hpp"
+#include "roles/log.hpp"
 
 namespace gavel::roles {
 
@@ -35,9 +36,8 @@ Auditor::Batch Auditor::parse(const std::vector<ports::Delivery>& deliveries) {
     auto record = wire::parse_audit_record(delivery.body);
     if (const auto* error = std::get_if<wire::FieldError>(&record)) {
       ++stats_.unparseable;
-      std::cerr << "gavel auditor: message " << delivery.message_id << " is not an audit record ("
-                << (error->field.empty() ? "" : error->field + ": ") << error->message
-                << "); acknowledged and skipped\n";
+      log(LogLevel::warn, "auditor", "not an audit record; acknowledged and skipped",
+          {{"messageId", delivery.message_id}, {"field", error->field}, {"error", error->message}});
       continue;
     }
     auto& parsed = std::get<wire::AuditRecord>(record);
@@ -71,7 +71,8 @@ AuditorStep Auditor::run_once() {
     if (!appended) {
       // Held, not acknowledged: the next run_once retries it before receiving anything newer.
       ++stats_.failures;
-      std::cerr << "gavel auditor: append failed: " << appended.error().message << "\n";
+      log(LogLevel::warn, "auditor", "append failed; the batch is held and retried",
+          {{"error", appended.error().message}});
       step.failed = true;
       return step;
     }

@@ -8,6 +8,7 @@
 #include "ports/blocking.hpp"
 #include "ports/wire/auction_json.hpp"
 #include "ports/wire/audit_json.hpp"
+#include "roles/log.hpp"
 
 namespace gavel::roles {
 
@@ -202,7 +203,8 @@ void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
 }
 
 void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& result,
-                              const std::vector<AuctionId>& touched) {
+                              const std::vector<AuctionId>& touched,
+                              const std::vector<std::size_t>& cause) {
   std::vector<ports::CachedAuction> views;
   std::unordered_map<AuctionId, std::string> view_of;
   for (const AuctionId& id : touched) {
@@ -221,10 +223,13 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
     std::vector<ports::OutgoingMessage> messages;
     std::vector<std::string> ids;
     messages.reserve(result.events.size());
-    for (const auto& event : result.events) {
+    for (std::size_t i = 0; i < result.events.size(); ++i) {
+      const domain::Event& event = result.events[i];
+      json::object body = wire::event_json(event);
+      if (i < cause.size() && !parsed.envelopes[cause[i]].request_id.empty())
+        body["requestId"] = parsed.envelopes[cause[i]].request_id;
       ids.push_back(domain::event_id(event));
-      messages.push_back(
-          {event.auction_id.str(), ids.back(), event.at, json::serialize(wire::event_json(event))});
+      messages.push_back({event.auction_id.str(), ids.back(), event.at, json::serialize(body)});
     }
     auto published = ports::call_blocking<void>(
         [&](auto done) { topic_.publish(std::move(messages), std::move(done)); });
@@ -244,6 +249,20 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
     // A failed ack means redelivery; parse() recognises redelivered bids that are already
     // decided, so they are never judged twice.
     ports::call_blocking<void>([&](auto done) { queue_.ack(parsed.receipts, std::move(done)); });
+  }
+
+  if (log_enabled(LogLevel::debug)) {
+    for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+      const auto& envelope = parsed.envelopes[i];
+      const domain::Decision& decision = result.decisions[i];
+      log(LogLevel::debug, "engine", "decided",
+          {{"requestId", envelope.request_id},
+           {"commandId", envelope.command_id},
+           {"op", domain::op_name(envelope.command)},
+           {"auctionId", domain::target_of(envelope.command).view()},
+           {"accepted", decision.accepted},
+           {"reason", domain::to_string(decision.reason)}});
+    }
   }
 
   std::vector<DecidedCommand> decided;
@@ -299,10 +318,14 @@ std::size_t EngineHost::run_once() {
   }
 
   engine::BatchResult result;
-  std::vector<domain::Command> commands;
-  commands.reserve(parsed.envelopes.size());
-  for (const auto& envelope : parsed.envelopes) commands.push_back(envelope.command);
-  engine_.process(commands, result);
+  // Decided one by one (Engine::process does the same) so that each event knows the command
+  // that caused it: its request id goes out with the event, for the logs downstream.
+  std::vector<std::size_t> cause;
+  result.decisions.reserve(parsed.envelopes.size());
+  for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+    result.decisions.push_back(engine_.apply(parsed.envelopes[i].command, result.events));
+    cause.resize(result.events.size(), i);
+  }
   // This batch's messages are decided now (if its commit fails, closings roll back with it).
   for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
   engine_.advance(safe_until(), result.events);
@@ -319,6 +342,8 @@ std::size_t EngineHost::run_once() {
   stats_.commit_seconds.observe(static_cast<double>(commit_micros) / 1e6);
   if (!committed) {
     ++stats_.failed_batches;
+    log(LogLevel::warn, "engine", "batch commit failed; the batch comes again",
+        {{"error", committed.error().message}, {"commands", parsed.envelopes.size()}});
     roll_back(touched);
     if (!parsed.receipts.empty()) {
       ports::call_blocking<void>([&](auto done) {
@@ -344,7 +369,7 @@ std::size_t EngineHost::run_once() {
     if (!decision.accepted) ++stats_.rejected_by_reason[static_cast<std::size_t>(decision.reason)];
   }
   auction_count_ = engine_.size();
-  after_commit(parsed, result, touched);
+  after_commit(parsed, result, touched, cause);
   return parsed.envelopes.size();
 }
 

@@ -114,8 +114,10 @@ class EngineHost {
   std::vector<domain::AuctionId> touched_auctions(const Parsed& parsed,
                                                   const engine::BatchResult& result) const;
   void roll_back(const std::vector<domain::AuctionId>& touched);
+  /// `cause[i]`: the index of the command that caused event i (advance's events have none).
   void after_commit(const Parsed& parsed, const engine::BatchResult& result,
-                    const std::vector<domain::AuctionId>& touched);
+                    const std::vector<domain::AuctionId>& touched,
+                    const std::vector<std::size_t>& cause);
   domain::Timestamp safe_until();
   void publish_pending_outbox();
   void publish_audit(const Parsed& parsed, const engine::BatchResult& result);

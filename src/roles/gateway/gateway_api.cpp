@@ -16,6 +16,7 @@
 #include "roles/gateway/api_error.hpp"
 #include "roles/gateway/async_call.hpp"
 #include "roles/gateway/gateway.hpp"
+#include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
 
 namespace gavel::gateway {
@@ -709,8 +710,22 @@ asio::awaitable<Response> Gateway::handle(Request& request, const asio::any_io_e
   if (request_id.empty() || request_id.size() > 64 || !domain::is_valid_id(request_id)) {
     request_id = ids_.next(deps_.clock.now());
   }
+  const auto started = std::chrono::steady_clock::now();
   Api api{*this, request, request_id, executor};
   Response response = co_await api.dispatch();
+  const unsigned status = response.result_int();
+  const auto level = status >= 500 ? roles::LogLevel::warn : roles::LogLevel::debug;
+  if (roles::log_enabled(level)) {
+    const auto target = request.target();
+    roles::log(level, "gateway", "request",
+               {{"requestId", request_id},
+                {"method", request.method_string()},
+                {"path", target.substr(0, target.find('?'))},
+                {"status", status},
+                {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                 started)
+                           .count()}});
+  }
   response.set("X-Request-Id", request_id);
   // Clients keep countdowns on the server's clock (RFC 9110 Date, second resolution).
   response.set(http::field::date, http_date(deps_.clock.now()));

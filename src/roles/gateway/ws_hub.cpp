@@ -105,6 +105,13 @@ std::size_t WsHub::push(const std::string& user_id, const std::string& message,
   return targets.size();
 }
 
+namespace {
+std::string without_request_id(json::value event) {
+  event.get_object().erase("requestId");
+  return json::serialize(event);
+}
+}  // namespace
+
 void WsHub::publish(const std::string& event_json_text) {
   boost::system::error_code ec;
   json::value parsed = json::parse(event_json_text, ec);
@@ -139,7 +146,9 @@ void WsHub::publish(const std::string& event_json_text) {
   }
   // Rejections are answered to the bidder; watchers only see what changed the auction.
   if (type != "bid.rejected" && !watchers.empty()) {
-    auto message = std::make_shared<const std::string>(event_json_text);
+    // The request id that caused the event is for the operators' logs, not for other users.
+    auto message = std::make_shared<const std::string>(
+        event.contains("requestId") ? without_request_id(parsed) : event_json_text);
     for (const auto& client : watchers) client->deliver(message, auction_id);
     messages_ += watchers.size();
   }

@@ -7,6 +7,7 @@
 
 #include "ports/blocking.hpp"
 #include "ports/wire/auction_json.hpp"
+#include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
 
 namespace gavel::roles::notifier {
@@ -130,6 +131,24 @@ std::size_t Notifier::run_once() {
   return events;
 }
 
+void Notifier::log_notices(const std::string& event_body, const Pending& pending,
+                           std::size_t from) const {
+  // The request that caused the event, when the engine knew it: one id follows a bid from the
+  // gateway through the engine to each notice.
+  boost::system::error_code error;
+  const json::value value = json::parse(event_body, error);
+  const json::value* request_id =
+      value.is_object() ? value.get_object().if_contains("requestId") : nullptr;
+  for (std::size_t i = from; i < pending.notices.size(); ++i) {
+    const ports::Notice& notice = pending.notices[i].notice;
+    log(LogLevel::debug, "notifier", "notice",
+        {{"requestId", request_id != nullptr ? *request_id : json::value(nullptr)},
+         {"noticeId", notice.id},
+         {"userId", notice.user_id.view()},
+         {"kind", notice.kind}});
+  }
+}
+
 std::size_t Notifier::consume(Pending& pending) {
   const auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.receive_wait);
   auto received = ports::call_blocking<std::vector<ports::Delivery>>(
@@ -150,7 +169,9 @@ std::size_t Notifier::consume(Pending& pending) {
       continue;
     }
     stats_.events.fetch_add(1);
+    const std::size_t before = pending.notices.size();
     apply(*event, pending);
+    if (log_enabled(LogLevel::debug)) log_notices(delivery.body, pending, before);
   }
   return received.value().size();
 }

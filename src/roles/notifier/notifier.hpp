@@ -108,6 +108,7 @@ class Notifier {
   Watch& watch_for(const domain::AuctionId& auction_id);
   const AuctionFacts& facts_for(const domain::AuctionId& auction_id, Watch& watch);
   std::size_t consume(Pending& pending);
+  void log_notices(const std::string& event_body, const Pending& pending, std::size_t from) const;
   void apply(const domain::Event& event, Pending& pending);
   void add_ending_soon(Pending& pending);
   void add_notices(const domain::Event& event, const std::vector<Recipient>& who,
