@@ -340,6 +340,38 @@ roles::notifier::FactsLookup facts_from(ports::Store& store) {
   };
 }
 
+/// A readiness probe from any port call: ok when the call answers ok.
+template <typename T, typename Call>
+gateway::ReadinessCheck probe(std::string name, Call call) {
+  return {std::move(name), [call](ports::Callback<void> done) {
+            call([done = std::move(done)](const ports::Result<T>& answer) {
+              done(answer ? ports::Result<void>{} : ports::Result<void>{answer.error()});
+            });
+          }};
+}
+
+/// What /readyz asks: each dependency answers a cheap read.
+std::vector<gateway::ReadinessCheck> readiness_checks(ports::Store& store, ports::Queue& queue,
+                                                      ports::Cache& cache,
+                                                      ports::AuditLog& audit_log,
+                                                      ports::NoticeStore& notices) {
+  using AuctionAnswer = std::optional<ports::StoredAuction>;
+  using CacheAnswer = std::vector<std::optional<ports::CachedAuction>>;
+  return {
+      probe<AuctionAnswer>("store",
+                           [&store](auto done) {
+                             store.get_auction(domain::AuctionId{"readiness-probe"},
+                                               std::move(done));
+                           }),
+      probe<domain::Timestamp>("queue", [&queue](auto done) { queue.watermark(std::move(done)); }),
+      probe<CacheAnswer>("cache", [&cache](auto done) { cache.get({}, std::move(done)); }),
+      probe<ports::AuditHead>("auditLog",
+                              [&audit_log](auto done) { audit_log.head(std::move(done)); }),
+      probe<std::vector<ports::Preferences>>(
+          "notices", [&notices](auto done) { notices.get_preferences({}, std::move(done)); }),
+  };
+}
+
 /// The authenticator of the configured mode; `dev` is set in dev mode (it also mints tokens).
 std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config,
                                                          const ports::ClockPtr& clock,
@@ -486,7 +518,8 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                                 return extra.str();
                               },
                               &notices,
-                              &audit_log};
+                              &audit_log,
+                              readiness_checks(store, queue, cache, audit_log, notices)};
     gateway::Gateway gateway{io, deps, options};
     gateway.listen(config.http_host, config.http_port);
     EventPump pump{topic, gateway, "gateway"};

@@ -33,10 +33,13 @@ describe('health, readiness, metrics', () => {
     assert.match(res.headers['content-type'], /^application\/json/);
   });
 
-  test('GET /readyz answers 200 {"status":"ready"}', async () => {
+  test('GET /readyz answers 200 "ready" with each dependency checked', async () => {
     const res = await server.get('/readyz');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { status: 'ready' });
+    assert.deepEqual(res.body, {
+      status: 'ready',
+      checks: { store: 'ok', queue: 'ok', cache: 'ok', auditLog: 'ok', notices: 'ok' },
+    });
   });
 
   test('GET /metrics is Prometheus text whose gavel_ counters move with a bid', async () => {

@@ -133,6 +133,8 @@ class Api {
   asio::awaitable<Response> list_bids();
   asio::awaitable<Response> simple_command(std::string_view op);
   Response static_file() const;
+  /// GET /readyz: every dependency's probe, and whether the gateway is draining.
+  asio::awaitable<Response> readiness();
   // The caller's own notices and preferences (gateway_account.cpp).
   asio::awaitable<Response> list_notifications();
   asio::awaitable<Response> mark_notifications_read();

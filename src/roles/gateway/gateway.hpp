@@ -59,6 +59,12 @@ struct GatewayOptions {
   std::string node_id = "gateway";
 };
 
+/// One dependency /readyz asks about: `probe` answers ok or the error that makes it unready.
+struct ReadinessCheck {
+  std::string name;
+  std::function<void(ports::Callback<void>)> probe;
+};
+
 struct GatewayDeps {
   ports::Authenticator& auth;
   ports::Queue& queue;
@@ -71,6 +77,7 @@ struct GatewayDeps {
   std::function<std::string()> extra_metrics;  ///< more Prometheus text (engine, queue, ...)
   ports::NoticeStore* notices = nullptr;       ///< the inbox and preferences; null: no routes
   ports::AuditLog* audit = nullptr;            ///< the audit trail; null: no admin audit route
+  std::vector<ReadinessCheck> readiness;       ///< each dependency, as /readyz reports it
 };
 
 /// Counters for /metrics.

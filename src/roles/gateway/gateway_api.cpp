@@ -129,6 +129,19 @@ std::optional<std::int64_t> parse_integer(const std::string& text) {
   return value;
 }
 
+asio::awaitable<Response> Api::readiness() {
+  bool ready = !g_.draining_.load() && (!g_.deps_.ready || g_.deps_.ready());
+  json::object checks;
+  for (const auto& check : g_.deps_.readiness) {
+    auto answer = co_await async_call_here<void>([&](auto done) { check.probe(std::move(done)); });
+    checks[check.name] = answer ? "ok" : answer.error().message;
+    ready = ready && answer.ok();
+  }
+  json::object body{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
+  if (g_.draining_.load()) body["draining"] = true;
+  co_return ok(ready ? 200 : 503, body);
+}
+
 std::optional<std::size_t> Api::page_limit(Response& error) const {
   const auto text = target_.param("limit");
   if (!text) return kDefaultPage;
@@ -143,10 +156,7 @@ std::optional<std::size_t> Api::page_limit(Response& error) const {
 asio::awaitable<Response> Api::dispatch() {
   using http::verb;
   if (route_is(verb::get, {"healthz"})) co_return ok(200, json::object{{"status", "ok"}});
-  if (route_is(verb::get, {"readyz"})) {
-    const bool ready = !g_.draining_.load() && (!g_.deps_.ready || g_.deps_.ready());
-    co_return ok(ready ? 200 : 503, json::object{{"status", ready ? "ready" : "not_ready"}});
-  }
+  if (route_is(verb::get, {"readyz"})) co_return co_await readiness();
   if (route_is(verb::get, {"metrics"})) {
     Response response{http::status::ok, request_.version()};
     response.set(http::field::content_type, "text/plain; version=0.0.4");

@@ -1,10 +1,12 @@
-// `gavel dlq` against a gateway serving /v1/admin/dlq on a real loopback socket, over a memory
+// `gavel dlq` and /readyz against a gateway on a real loopback socket, over a memory
 // queue holding a real dead letter (a message the consumer moved there).
 #include "app/dlq.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <sstream>
 #include <thread>
 
@@ -21,7 +23,7 @@ namespace {
 
 using adapters::memory::MemoryQueue;
 
-class DlqCommand : public ::testing::Test {
+class OperatorCalls : public ::testing::Test {
  protected:
   void SetUp() override {
     ports::Roles admin;
@@ -64,6 +66,24 @@ class DlqCommand : public ::testing::Test {
     return run_dlq(args, environment, out_, err_);
   }
 
+  /// /readyz's checks: the queue (real) and a store whose health the test sets.
+  std::vector<gateway::ReadinessCheck> readiness() {
+    return {{"queue",
+             [this](ports::Callback<void> done) {
+               queue_.watermark([done = std::move(done)](const auto& answer) {
+                 done(answer ? ports::Result<void>{} : ports::Result<void>{answer.error()});
+               });
+             }},
+            {"store", [this](ports::Callback<void> done) {
+               if (store_down_) {
+                 done(ports::Error{ports::ErrorKind::retryable, "database is locked"});
+               } else {
+                 done(ports::Result<void>{});
+               }
+             }}};
+  }
+
+  std::atomic<bool> store_down_{false};
   std::shared_ptr<adapters::memory::SystemClock> clock_ =
       std::make_shared<adapters::memory::SystemClock>();
   adapters::memory::StaticAuthenticator auth_{clock_};
@@ -73,17 +93,18 @@ class DlqCommand : public ::testing::Test {
   gateway::DecisionWaiters waiters_;
   gateway::WsHub hub_;
   boost::asio::io_context io_;
-  gateway::Gateway gateway_{io_,
-                            gateway::GatewayDeps{auth_, queue_, cache_, store_, *clock_, waiters_,
-                                                 hub_, nullptr, nullptr},
-                            gateway::GatewayOptions{}};
+  gateway::Gateway gateway_{
+      io_,
+      gateway::GatewayDeps{auth_, queue_, cache_, store_, *clock_, waiters_, hub_, nullptr, nullptr,
+                           nullptr, nullptr, readiness()},
+      gateway::GatewayOptions{}};
   std::thread io_thread_;
   std::string target_;
   std::ostringstream out_;
   std::ostringstream err_;
 };
 
-TEST_F(DlqCommand, ListsShowsRedrivesOnceAndPurges) {
+TEST_F(OperatorCalls, ListsShowsRedrivesOnceAndPurges) {
   const std::string first = dead_letter(R"({"op":"bid","broken":true})", "not a command");
   const std::string second = dead_letter("not json at all", "unparseable body");
 
@@ -111,7 +132,7 @@ TEST_F(DlqCommand, ListsShowsRedrivesOnceAndPurges) {
   EXPECT_NE(second, first);
 }
 
-TEST_F(DlqCommand, RefusesNonAdminsAndUnknownIdsAndBadUsage) {
+TEST_F(OperatorCalls, RefusesNonAdminsAndUnknownIdsAndBadUsage) {
   const std::string id = dead_letter("x", "unparseable body");
   EXPECT_EQ(dlq({"list"}, "bidder-token"), 1);
   EXPECT_NE(err_.str().find("403 forbidden"), std::string::npos) << err_.str();
@@ -126,7 +147,30 @@ TEST_F(DlqCommand, RefusesNonAdminsAndUnknownIdsAndBadUsage) {
   EXPECT_NE(err_.str().find("limit"), std::string::npos);
 }
 
-TEST_F(DlqCommand, SaysWhenNoGatewayAnswers) {
+TEST_F(OperatorCalls, ReadyzNamesTheDependencyThatFails) {
+  const auto readyz = [this] {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver resolver{io};
+    boost::beast::tcp_stream stream{io};
+    stream.connect(resolver.resolve("127.0.0.1", std::to_string(gateway_.port())));
+    boost::beast::http::request<boost::beast::http::empty_body> request{
+        boost::beast::http::verb::get, "/readyz", 11};
+    boost::beast::http::write(stream, request);
+    boost::beast::flat_buffer buffer;
+    boost::beast::http::response<boost::beast::http::string_body> response;
+    boost::beast::http::read(stream, buffer, response);
+    return std::make_pair(response.result_int(), response.body());
+  };
+  auto [status, body] = readyz();
+  EXPECT_EQ(status, 200u);
+  EXPECT_EQ(body, R"({"status":"ready","checks":{"queue":"ok","store":"ok"}})");
+  store_down_ = true;
+  std::tie(status, body) = readyz();
+  EXPECT_EQ(status, 503u);
+  EXPECT_EQ(body, R"({"status":"not_ready","checks":{"queue":"ok","store":"database is locked"}})");
+}
+
+TEST_F(OperatorCalls, SaysWhenNoGatewayAnswers) {
   std::ostringstream out;
   std::ostringstream err;
   char* environment[] = {nullptr};
