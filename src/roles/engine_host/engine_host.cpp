@@ -186,6 +186,27 @@ ports::CommitBatch EngineHost::build_commit(const Parsed& parsed, const engine::
   return batch;
 }
 
+void EngineHost::load_missing(const Parsed& parsed) {
+  // Another engine may have created the auction (several engines share one store): the store
+  // is asked before a command for an auction this engine has not seen is judged. Stale copies
+  // need no such care: their commit fails its seq condition and roll_back reloads them.
+  std::set<AuctionId> missing;
+  for (const auto& envelope : parsed.envelopes) {
+    if (std::holds_alternative<domain::CreateAuction>(envelope.command)) continue;
+    const AuctionId& id = domain::target_of(envelope.command);
+    if (engine_.find(id) == nullptr) missing.insert(id);
+  }
+  for (const AuctionId& id : missing) {
+    auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
+        [&](auto done) { store_.get_auction(id, std::move(done)); });
+    if (!stored || !stored.value()) continue;  // unknown: the engine rejects it
+    stored_seq_[id] = stored.value()->state.seq;
+    engine_.restore(
+        domain::Auction{std::move(stored.value()->terms), std::move(stored.value()->state)});
+  }
+  auction_count_ = engine_.size();
+}
+
 void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
   // The store is the truth: forget what this batch did and reload what the store holds.
   for (const AuctionId& id : touched) {
@@ -316,6 +337,8 @@ std::size_t EngineHost::run_once() {
       queue_.dead_letter(parsed.unparseable, "not a command (unparseable body)", std::move(done));
     });
   }
+
+  load_missing(parsed);
 
   engine::BatchResult result;
   // Decided one by one (Engine::process does the same) so that each event knows the command

@@ -113,6 +113,7 @@ class EngineHost {
                                   const std::vector<domain::AuctionId>& touched) const;
   std::vector<domain::AuctionId> touched_auctions(const Parsed& parsed,
                                                   const engine::BatchResult& result) const;
+  void load_missing(const Parsed& parsed);
   void roll_back(const std::vector<domain::AuctionId>& touched);
   /// `cause[i]`: the index of the command that caused event i (advance's events have none).
   void after_commit(const Parsed& parsed, const engine::BatchResult& result,

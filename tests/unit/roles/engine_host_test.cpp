@@ -377,3 +377,45 @@ TEST_F(EngineHostTest, ARestartedHostRecoversTheAuctionsFromTheStore) {
 
 }  // namespace
 }  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, AnEngineJudgesAnAuctionAnotherEngineCreated) {
+  auto first = make_host();
+  auto second = make_host();
+  first->recover();
+  second->recover();  // both start empty: the auction does not exist yet
+  create();
+  ASSERT_EQ(first->run_once(), 1u);
+  clock_->advance_to(at(10));
+  bid("b1", "alice", 1500, 10);
+  ASSERT_EQ(second->run_once(), 1u);  // loaded from the store, not "auction_not_found"
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  EXPECT_EQ(second->auctions(), 1u);
+}
+
+TEST_F(EngineHostTest, AStaleCopyConflictsReloadsAndDecidesOnTheStoredState) {
+  auto first = make_host();
+  auto second = make_host();
+  first->recover();
+  second->recover();
+  create();
+  ASSERT_EQ(first->run_once(), 1u);
+  clock_->advance_to(at(10));
+  bid("b1", "alice", 1500, 10);
+  ASSERT_EQ(second->run_once(), 1u);  // the second engine now holds a1 at the price 1500
+  clock_->advance_to(at(11));
+  bid("b2", "bob", 1500, 11);  // enough on the created copy, too low after alice's bid
+  // The first engine's copy is the one it created, before alice's bid: its commit fails the
+  // seq condition, rolls back and reloads; the redelivery is judged on the stored state.
+  EXPECT_EQ(first->run_once(), 0u);
+  EXPECT_FALSE(stored_bid("b2"));
+  EXPECT_EQ(drain(*first), 1u);
+  EXPECT_EQ(stored_bid("b2")->decision.reason, domain::Reason::bid_too_low);
+  EXPECT_EQ(stored_bid("b2")->decision.min_next_bid, domain::Amount{1550});
+  EXPECT_EQ(stored_auction()->state.seq, 3u);  // a rejection leaves the seq where it was
+}
+
+}  // namespace
+}  // namespace gavel::roles
