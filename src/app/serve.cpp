@@ -4,14 +4,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <csignal>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 #include <thread>
-#include <unordered_set>
 
 #include "adapters/jwt/dev_authenticator.hpp"
 #include "adapters/jwt/http_jwks_fetch.hpp"
@@ -33,6 +31,7 @@
 #include "roles/auditor/auditor.hpp"
 #include "roles/engine_host/engine_host.hpp"
 #include "roles/gateway/gateway.hpp"
+#include "roles/gateway/topic_pumps.hpp"
 #include "roles/gateway/ws_push_channel.hpp"
 #include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
@@ -171,58 +170,6 @@ class Demo {
   ports::Clock& clock_;
   std::vector<std::string> ids_;
   std::atomic<bool> running_{false};
-  std::thread thread_;
-};
-
-/// Reads the topic and hands every event to the gateway's WebSocket hub.
-class EventPump {
- public:
-  EventPump(ports::Topic& topic, gateway::Gateway& gateway, const std::string& name)
-      : subscription_(topic.subscribe(name)), gateway_(gateway) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~EventPump() {
-    running_ = false;
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    while (running_.load()) {
-      auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
-        subscription_->receive(512, std::chrono::milliseconds(200), std::chrono::seconds(30),
-                               std::move(done));
-      });
-      if (!received || received.value().empty()) continue;
-      std::vector<std::string> receipts;
-      for (const auto& delivery : received.value()) {
-        // The topic delivers at least once; a redelivered event (same id) is fanned out once.
-        if (remember(delivery.message_id)) gateway_.on_event(delivery.body);
-        receipts.push_back(delivery.receipt);
-      }
-      ports::call_blocking<void>(
-          [&](auto done) { subscription_->ack(std::move(receipts), std::move(done)); });
-    }
-  }
-
-  /// Whether `event_id` is new; remembers the last kRemembered ids (redeliveries come within
-  /// a visibility timeout, long before that many newer events).
-  bool remember(const std::string& event_id) {
-    if (!seen_.insert(event_id).second) return false;
-    order_.push_back(event_id);
-    if (order_.size() > kRemembered) {
-      seen_.erase(order_.front());
-      order_.pop_front();
-    }
-    return true;
-  }
-
-  static constexpr std::size_t kRemembered = 100'000;
-  ports::SubscriptionPtr subscription_;
-  gateway::Gateway& gateway_;
-  std::unordered_set<std::string> seen_;
-  std::deque<std::string> order_;
-  std::atomic<bool> running_{true};
   std::thread thread_;
 };
 
@@ -522,7 +469,8 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                               readiness_checks(store, queue, cache, audit_log, notices)};
     gateway::Gateway gateway{io, deps, options};
     gateway.listen(config.http_host, config.http_port);
-    EventPump pump{topic, gateway, "gateway"};
+    gateway::TopicPump events{topic.subscribe("gateway"), gateway::fan_out_events(hub)};
+    events.start();
 
     Demo demo{queue, *clock};
     if (config.demo) {

@@ -1,11 +1,12 @@
-#include "adapters/sqlite/records.hpp"
+#include "adapters/sql/records.hpp"
 
 #include <array>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace gavel::adapters::sqlite {
+namespace gavel::adapters::sql {
 namespace {
 
 // --- scalar conversions ------------------------------------------------------------------
@@ -22,7 +23,7 @@ domain::Timestamp timestamp(std::int64_t value) {
   return domain::Timestamp{domain::Duration{value}};
 }
 
-// Unsigned counters (seq, positions, event numbers) keep their bit pattern in SQLite's int64.
+// Unsigned counters (seq, positions, event numbers) keep their bit pattern in the int64 columns.
 std::int64_t counter(std::uint64_t value) {
   return static_cast<std::int64_t>(value);
 }
@@ -188,38 +189,58 @@ std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& 
   return records;
 }
 
-// --- auctions ----------------------------------------------------------------------------
+// --- queries -----------------------------------------------------------------------------
 
-void bind_auction(Statement& statement, const domain::AuctionTerms& terms,
-                  const domain::AuctionState& state) {
-  statement.bind(1, terms.id.view());
-  statement.bind(2, domain::to_string(state.status));
-  statement.bind(3, counter(state.seq));
-  statement.bind(4, terms.seller_id.view());
-  statement.bind(5, std::string_view{terms.title});
-  statement.bind(6, terms.currency.code());
-  statement.bind(7, terms.starting_price.minor_units());
-  statement.bind(8, micros(terms.starts_at));
-  statement.bind(9, micros(terms.ends_at));
-  statement.bind(10, optional_amount(terms.reserve_price));
-  statement.bind(11, optional_amount(terms.buy_now_price));
-  statement.bind(12, micros(terms.soft_close));
-  statement.bind(13, micros(terms.extension));
-  statement.bind(14, terms.max_ends_at ? std::optional{micros(*terms.max_ends_at)} : std::nullopt);
-  statement.bind_blob(15, encode_increment(terms.increment));
-  statement.bind(16, domain::to_string(state.result));
-  statement.bind(17, state.price.minor_units());
-  statement.bind(18, state.leader_id.view());
-  statement.bind(19, state.leader_max.minor_units());
-  statement.bind(20, micros(state.leader_max_at));
-  statement.bind(21, micros(state.ends_at));
-  statement.bind(22, counter(state.events));
-  statement.bind_blob(23, encode_accepted(state.accepted));
-  statement.bind(24, state.winner_id.view());
-  statement.bind(25, state.final_price.minor_units());
+std::int64_t limit_param(std::size_t limit) {
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
 }
 
-ports::StoredAuction read_auction(const Statement& row) {
+// --- conflicts ---------------------------------------------------------------------------
+
+std::string describe_conflict(const ports::AuctionWrite& write,
+                              std::optional<std::uint64_t> stored_seq) {
+  const std::string id = "auction " + write.terms.id.str();
+  if (!stored_seq) {
+    return id + " does not exist, expected seq " + std::to_string(write.expected_seq);
+  }
+  const std::string at = " is at seq " + std::to_string(*stored_seq);
+  if (write.expected_seq == 0) return id + at + ", expected it not to exist";
+  return id + at + ", expected " + std::to_string(write.expected_seq);
+}
+
+// --- auctions ----------------------------------------------------------------------------
+
+void bind_auction(Params& params, const domain::AuctionTerms& terms,
+                  const domain::AuctionState& state) {
+  params.bind(1, terms.id.view());
+  params.bind(2, domain::to_string(state.status));
+  params.bind(3, counter(state.seq));
+  params.bind(4, terms.seller_id.view());
+  params.bind(5, std::string_view{terms.title});
+  params.bind(6, terms.currency.code());
+  params.bind(7, terms.starting_price.minor_units());
+  params.bind(8, micros(terms.starts_at));
+  params.bind(9, micros(terms.ends_at));
+  params.bind(10, optional_amount(terms.reserve_price));
+  params.bind(11, optional_amount(terms.buy_now_price));
+  params.bind(12, micros(terms.soft_close));
+  params.bind(13, micros(terms.extension));
+  params.bind(14, terms.max_ends_at ? std::optional{micros(*terms.max_ends_at)} : std::nullopt);
+  params.bind_blob(15, encode_increment(terms.increment));
+  params.bind(16, domain::to_string(state.result));
+  params.bind(17, state.price.minor_units());
+  params.bind(18, state.leader_id.view());
+  params.bind(19, state.leader_max.minor_units());
+  params.bind(20, micros(state.leader_max_at));
+  params.bind(21, micros(state.ends_at));
+  params.bind(22, counter(state.events));
+  params.bind_blob(23, encode_accepted(state.accepted));
+  params.bind(24, state.winner_id.view());
+  params.bind(25, state.final_price.minor_units());
+}
+
+ports::StoredAuction read_auction(const Row& row) {
   domain::AuctionTerms terms;
   domain::AuctionState state;
   terms.id = to_id<domain::AuctionId>(row.column_text(0));
@@ -254,24 +275,24 @@ ports::StoredAuction read_auction(const Statement& row) {
 
 // --- bids --------------------------------------------------------------------------------
 
-void bind_bid(Statement& statement, const ports::StoredBid& bid) {
-  statement.bind(1, bid.id.view());
-  statement.bind(2, bid.auction_id.view());
-  statement.bind(3, counter(bid.position));
-  statement.bind(4, bid.bidder_id.view());
-  statement.bind(5, bid.amount.minor_units());
-  statement.bind(6, optional_amount(bid.max_amount));
-  statement.bind(7, micros(bid.received_at));
-  statement.bind(8, std::int64_t{bid.decision.accepted ? 1 : 0});
-  statement.bind(9, domain::to_string(bid.decision.reason));
-  statement.bind(10, std::int64_t{bid.decision.leading ? 1 : 0});
-  statement.bind(11, bid.decision.price.minor_units());
-  statement.bind(12, bid.decision.min_next_bid.minor_units());
-  statement.bind(13, counter(bid.decision.event_number));
-  statement.bind(14, std::string_view{bid.idempotency_key});
+void bind_bid(Params& params, const ports::StoredBid& bid) {
+  params.bind(1, bid.id.view());
+  params.bind(2, bid.auction_id.view());
+  params.bind(3, counter(bid.position));
+  params.bind(4, bid.bidder_id.view());
+  params.bind(5, bid.amount.minor_units());
+  params.bind(6, optional_amount(bid.max_amount));
+  params.bind(7, micros(bid.received_at));
+  params.bind(8, std::int64_t{bid.decision.accepted ? 1 : 0});
+  params.bind(9, domain::to_string(bid.decision.reason));
+  params.bind(10, std::int64_t{bid.decision.leading ? 1 : 0});
+  params.bind(11, bid.decision.price.minor_units());
+  params.bind(12, bid.decision.min_next_bid.minor_units());
+  params.bind(13, counter(bid.decision.event_number));
+  params.bind(14, std::string_view{bid.idempotency_key});
 }
 
-ports::StoredBid read_bid(const Statement& row) {
+ports::StoredBid read_bid(const Row& row) {
   ports::StoredBid bid;
   bid.id = to_id<domain::BidId>(row.column_text(0));
   bid.auction_id = to_id<domain::AuctionId>(row.column_text(1));
@@ -292,27 +313,27 @@ ports::StoredBid read_bid(const Statement& row) {
 
 // --- events ------------------------------------------------------------------------------
 
-void bind_event(Statement& statement, const domain::Event& event) {
-  statement.bind(1, std::string_view{domain::event_id(event)});
-  statement.bind(2, domain::to_string(event.type));
-  statement.bind(3, event.auction_id.view());
-  statement.bind(4, counter(event.number));
-  statement.bind(5, counter(event.seq));
-  statement.bind(6, micros(event.at));
-  statement.bind(7, event.bid_id.view());
-  statement.bind(8, event.user_id.view());
-  statement.bind(9, event.amount.minor_units());
-  statement.bind(10, event.price.minor_units());
-  statement.bind(11, event.leader_id.view());
-  statement.bind(12, event.previous_leader.view());
-  statement.bind(13, micros(event.ends_at));
-  statement.bind(14, domain::to_string(event.reason));
-  statement.bind(15, event.min_next_bid.minor_units());
-  statement.bind(16, domain::to_string(event.result));
-  statement.bind(17, std::string_view{event.note});
+void bind_event(Params& params, const domain::Event& event) {
+  params.bind(1, std::string_view{domain::event_id(event)});
+  params.bind(2, domain::to_string(event.type));
+  params.bind(3, event.auction_id.view());
+  params.bind(4, counter(event.number));
+  params.bind(5, counter(event.seq));
+  params.bind(6, micros(event.at));
+  params.bind(7, event.bid_id.view());
+  params.bind(8, event.user_id.view());
+  params.bind(9, event.amount.minor_units());
+  params.bind(10, event.price.minor_units());
+  params.bind(11, event.leader_id.view());
+  params.bind(12, event.previous_leader.view());
+  params.bind(13, micros(event.ends_at));
+  params.bind(14, domain::to_string(event.reason));
+  params.bind(15, event.min_next_bid.minor_units());
+  params.bind(16, domain::to_string(event.result));
+  params.bind(17, std::string_view{event.note});
 }
 
-domain::Event read_event(const Statement& row) {
+domain::Event read_event(const Row& row) {
   domain::Event event;
   // Column 0 is the event id, derived from auction_id and number.
   event.type = from_name(row.column_text(1), kEventTypes, "event type");
@@ -334,4 +355,4 @@ domain::Event read_event(const Statement& row) {
   return event;
 }
 
-}  // namespace gavel::adapters::sqlite
+}  // namespace gavel::adapters::sql

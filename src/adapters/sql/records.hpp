@@ -1,45 +1,59 @@
 #pragma once
-// How auctions, bids and events map to table rows: the column lists, binding a value to a
-// statement's parameters, and reading it back from a row. Every field round-trips exactly.
+// How auctions, bids and events map to table rows, for every SQL store: the column lists, binding
+// a value to a statement's parameters, and reading it back from a row. Every field round-trips
+// exactly. Amounts are minor units and times microseconds since the epoch (int64); enums are
+// stored by their wire names; the increment table and the accepted-bid history are small
+// little-endian blobs.
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
-#include "adapters/sqlite/connection.hpp"
+#include "adapters/sql/row.hpp"
 #include "domain/auction.hpp"
 #include "ports/store.hpp"
 
-namespace gavel::adapters::sqlite {
+namespace gavel::adapters::sql {
 
-/// The auctions columns in binding order (?1 = id ... ?25 = final_price).
+/// The auctions columns in binding order (parameter 1 = id ... 25 = final_price).
 inline constexpr const char* kAuctionColumns =
     "id, status, seq, seller_id, title, currency, starting_price, starts_at, ends_at, "
     "reserve_price, buy_now_price, soft_close, extension, max_ends_at, increment, result, price, "
     "leader_id, leader_max, leader_max_at, state_ends_at, events, accepted, winner_id, "
     "final_price";
 inline constexpr int kAuctionColumnCount = 25;
-/// The bids columns in binding order (?1 = id ... ?14 = idempotency_key).
+/// The bids columns in binding order (parameter 1 = id ... 14 = idempotency_key). "leading" is
+/// quoted: PostgreSQL reserves the word.
 inline constexpr const char* kBidColumns =
     "id, auction_id, position, bidder_id, amount, max_amount, received_at, accepted, reason, "
-    "leading, price, min_next_bid, event_number, idempotency_key";
+    "\"leading\", price, min_next_bid, event_number, idempotency_key";
 inline constexpr int kBidColumnCount = 14;
-/// The outbox event columns in binding order (?1 = event_id ... ?17 = note).
+/// The outbox event columns in binding order (parameter 1 = event_id ... 17 = note).
 inline constexpr const char* kEventColumns =
     "event_id, type, auction_id, number, seq, at, bid_id, user_id, amount, price, leader_id, "
     "previous_leader, ends_at, reason, min_next_bid, result, note";
 inline constexpr int kEventColumnCount = 17;
 
-/// Binds ?1..?25 of an INSERT/UPDATE naming kAuctionColumns.
-void bind_auction(Statement& statement, const domain::AuctionTerms& terms,
+/// Binds parameters 1..25 of an INSERT/UPDATE naming kAuctionColumns.
+void bind_auction(Params& params, const domain::AuctionTerms& terms,
                   const domain::AuctionState& state);
 /// Reads a row of a SELECT of kAuctionColumns. Throws CorruptRow.
-ports::StoredAuction read_auction(const Statement& statement);
+ports::StoredAuction read_auction(const Row& row);
 
-void bind_bid(Statement& statement, const ports::StoredBid& bid);
-ports::StoredBid read_bid(const Statement& statement);
+void bind_bid(Params& params, const ports::StoredBid& bid);
+ports::StoredBid read_bid(const Row& row);
 
-void bind_event(Statement& statement, const domain::Event& event);
-domain::Event read_event(const Statement& statement);
+void bind_event(Params& params, const domain::Event& event);
+domain::Event read_event(const Row& row);
+
+/// A LIMIT parameter: LIMIT takes an int64, and a larger size_t means no limit.
+std::int64_t limit_param(std::size_t limit);
+
+/// Why a write's seq condition failed, for the conflict error: the auction and the seq the store
+/// holds (nullopt: the auction does not exist) against the one the write expected.
+std::string describe_conflict(const ports::AuctionWrite& write,
+                              std::optional<std::uint64_t> stored_seq);
 
 /// The blob encodings, exposed for tests.
 std::vector<std::uint8_t> encode_increment(const domain::IncrementPolicy& policy);
@@ -47,4 +61,4 @@ domain::IncrementPolicy decode_increment(const std::vector<std::uint8_t>& bytes)
 std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records);
 std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& bytes);
 
-}  // namespace gavel::adapters::sqlite
+}  // namespace gavel::adapters::sql

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adapters/sql/row.hpp"
 #include "ports/result.hpp"
 
 struct sqlite3;
@@ -35,33 +36,31 @@ class SqliteError : public std::runtime_error {
 };
 
 /// A stored row that cannot be turned back into domain values (a damaged or foreign file).
-class CorruptRow : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using CorruptRow = sql::CorruptRow;
 
-/// One prepared statement. Binding indexes start at 1, column indexes at 0 (as in SQLite).
-class Statement {
+/// One prepared statement. Binding indexes start at 1, column indexes at 0 (as in SQLite). It is
+/// both the parameters and the current row for the shared record code (adapters/sql).
+class Statement final : public sql::Params, public sql::Row {
  public:
   Statement(sqlite3* db, std::string_view sql);
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  void bind(int index, std::int64_t value);
-  void bind(int index, std::optional<std::int64_t> value);  ///< nullopt: NULL
-  void bind(int index, std::string_view text);
-  void bind_blob(int index, const std::vector<std::uint8_t>& bytes);
+  void bind(int index, std::int64_t value) override;
+  void bind(int index, std::optional<std::int64_t> value) override;  ///< nullopt: NULL
+  void bind(int index, std::string_view text) override;
+  void bind_blob(int index, const std::vector<std::uint8_t>& bytes) override;
 
   /// Runs one step: true when a row is ready, false when done. Throws SqliteError.
   bool step();
   /// Resets the statement and clears its bindings, ready for the next use.
   void reset() noexcept;
 
-  std::int64_t column_int64(int column) const;
-  std::optional<std::int64_t> column_optional_int64(int column) const;  ///< NULL: nullopt
-  std::string_view column_text(int column) const;
-  std::vector<std::uint8_t> column_blob(int column) const;
+  std::int64_t column_int64(int column) const override;
+  std::optional<std::int64_t> column_optional_int64(int column) const override;  ///< NULL
+  std::string_view column_text(int column) const override;
+  std::vector<std::uint8_t> column_blob(int column) const override;
 
  private:
   sqlite3* db_;

@@ -9,12 +9,25 @@
 #include <system_error>
 #include <utility>
 
+#include "adapters/sql/records.hpp"
 #include "adapters/sqlite/connection.hpp"
-#include "adapters/sqlite/records.hpp"
 #include "adapters/sqlite/schema.hpp"
 
 namespace gavel::adapters::sqlite {
 namespace {
+
+using sql::bind_auction;
+using sql::bind_bid;
+using sql::bind_event;
+using sql::kAuctionColumnCount;
+using sql::kAuctionColumns;
+using sql::kBidColumnCount;
+using sql::kBidColumns;
+using sql::kEventColumnCount;
+using sql::kEventColumns;
+using sql::read_auction;
+using sql::read_bid;
+using sql::read_event;
 
 // --- SQL ---------------------------------------------------------------------------------
 
@@ -121,12 +134,6 @@ ports::Error closed_error() {
   return {ports::ErrorKind::permanent, "the SQLite store is closed"};
 }
 
-// LIMIT takes an int64; a larger size_t means no limit.
-std::int64_t sql_limit(std::size_t limit) {
-  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-  return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
-}
-
 // Runs a read and turns its exceptions into the port's errors.
 template <typename T, typename Query>
 ports::Result<T> run_read(Connection& connection, Query& query) {
@@ -144,19 +151,11 @@ ports::Result<T> run_read(Connection& connection, Query& query) {
 // --- writes ------------------------------------------------------------------------------
 
 std::string describe_conflict(Connection& connection, const ports::AuctionWrite& write) {
-  std::optional<std::int64_t> stored;
-  {
-    auto statement = connection.prepare(seq_of_sql());
-    statement->bind(1, write.terms.id.view());
-    if (statement->step()) stored = statement->column_int64(0);
-  }
-  const std::string id = "auction " + write.terms.id.str();
-  if (!stored) {
-    return id + " does not exist, expected seq " + std::to_string(write.expected_seq);
-  }
-  const std::string at = " is at seq " + std::to_string(static_cast<std::uint64_t>(*stored));
-  if (write.expected_seq == 0) return id + at + ", expected it not to exist";
-  return id + at + ", expected " + std::to_string(write.expected_seq);
+  std::optional<std::uint64_t> stored;
+  auto statement = connection.prepare(seq_of_sql());
+  statement->bind(1, write.terms.id.view());
+  if (statement->step()) stored = static_cast<std::uint64_t>(statement->column_int64(0));
+  return sql::describe_conflict(write, stored);
 }
 
 // Writes one batch inside the open transaction. Answers the conflict, if any; the caller then
@@ -420,7 +419,7 @@ void SqliteStore::list_auctions(const ports::AuctionListQuery& query,
     auto statement =
         connection.prepare(query.status ? list_auctions_by_status_sql() : list_auctions_sql());
     statement->bind(1, query.after.view());
-    statement->bind(2, sql_limit(query.limit));
+    statement->bind(2, sql::limit_param(query.limit));
     if (query.status) statement->bind(3, domain::to_string(*query.status));
     while (statement->step()) answer.push_back(read_auction(*statement));
     return answer;
@@ -460,7 +459,7 @@ void SqliteStore::list_bids(const domain::AuctionId& auction_id, std::uint64_t a
     auto statement = connection.prepare(list_bids_sql());
     statement->bind(1, auction_id.view());
     statement->bind(2, static_cast<std::int64_t>(after_position));
-    statement->bind(3, sql_limit(limit));
+    statement->bind(3, sql::limit_param(limit));
     while (statement->step()) answer.push_back(read_bid(*statement));
     return answer;
   });
@@ -472,7 +471,7 @@ void SqliteStore::pending_events(std::size_t limit,
     std::vector<domain::Event> answer;
     if (limit == 0) return answer;
     auto statement = connection.prepare(pending_events_sql());
-    statement->bind(1, sql_limit(limit));
+    statement->bind(1, sql::limit_param(limit));
     while (statement->step()) answer.push_back(read_event(*statement));
     return answer;
   });

@@ -1,0 +1,100 @@
+#include "roles/gateway/topic_pumps.hpp"
+
+#include <memory>
+
+#include "ports/blocking.hpp"
+#include "ports/wire/audit_json.hpp"
+
+namespace gavel::gateway {
+
+namespace {
+constexpr std::size_t kBatch = 512;
+constexpr auto kReceiveWait = std::chrono::milliseconds(200);
+constexpr auto kVisibility = std::chrono::seconds(30);
+constexpr std::size_t kRememberedEvents = 100'000;
+}  // namespace
+
+TopicPump::TopicPump(ports::SubscriptionPtr subscription, Handler handle)
+    : subscription_(std::move(subscription)), handle_(std::move(handle)) {}
+
+TopicPump::~TopicPump() {
+  stop();
+}
+
+void TopicPump::start() {
+  running_ = true;
+  thread_ = std::thread([this] {
+    while (running_.load()) run_once(kReceiveWait);
+  });
+}
+
+void TopicPump::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t TopicPump::run_once(domain::Duration wait) {
+  auto received = ports::call_blocking<std::vector<ports::Delivery>>(
+      [&](auto done) { subscription_->receive(kBatch, wait, kVisibility, std::move(done)); });
+  if (!received || received.value().empty()) return 0;
+  handle_(received.value());
+  std::vector<std::string> receipts;
+  receipts.reserve(received.value().size());
+  for (const auto& delivery : received.value()) receipts.push_back(delivery.receipt);
+  // A lost ack means a redelivery, which both handlers tolerate (dedupe; a waiter is
+  // completed once).
+  ports::call_blocking<void>(
+      [&](auto done) { subscription_->ack(std::move(receipts), std::move(done)); });
+  return received.value().size();
+}
+
+bool RecentIds::first_time(const std::string& id) {
+  if (!seen_.insert(id).second) return false;
+  order_.push_back(id);
+  if (order_.size() > capacity_) {
+    seen_.erase(order_.front());
+    order_.pop_front();
+  }
+  return true;
+}
+
+TopicPump::Handler fan_out_events(WsHub& hub) {
+  auto seen = std::make_shared<RecentIds>(kRememberedEvents);
+  return [&hub, seen](const std::vector<ports::Delivery>& deliveries) {
+    for (const auto& delivery : deliveries) {
+      if (seen->first_time(delivery.message_id)) hub.publish(delivery.body);
+    }
+  };
+}
+
+TopicPump::Handler complete_waiters(DecisionWaiters& waiters, ports::Cache& cache) {
+  return [&waiters, &cache](const std::vector<ports::Delivery>& deliveries) {
+    std::vector<roles::DecidedCommand> decided;
+    std::vector<domain::AuctionId> auctions;
+    for (const auto& delivery : deliveries) {
+      auto record = wire::parse_audit_record(delivery.body);
+      auto* parsed = std::get_if<wire::AuditRecord>(&record);
+      if (parsed == nullptr || parsed->kind != wire::AuditKind::command) continue;
+      auto command = wire::parse_command_record(parsed->body);
+      auto* recorded = std::get_if<wire::RecordedCommand>(&command);
+      if (recorded == nullptr || recorded->envelope.command_id.empty()) continue;
+      if (!waiters.queued(recorded->envelope.command_id)) continue;  // another gateway's
+      decided.push_back({recorded->envelope.command_id,
+                         std::string(domain::op_name(recorded->envelope.command)),
+                         recorded->decision, ""});
+      auctions.push_back(domain::target_of(recorded->envelope.command));
+    }
+    if (decided.empty()) return;
+    // The view after the batch, as the engine put it in the cache before publishing.
+    auto views = ports::call_blocking<std::vector<std::optional<ports::CachedAuction>>>(
+        [&](auto done) { cache.get(auctions, std::move(done)); });
+    if (views && views.value().size() == decided.size()) {
+      for (std::size_t i = 0; i < decided.size(); ++i) {
+        if (views.value()[i]) decided[i].auction_view = views.value()[i]->body;
+      }
+    }
+    waiters.complete(decided);
+  };
+}
+
+}  // namespace gavel::gateway
