@@ -229,6 +229,9 @@ void Notifier::add_ending_soon(Pending& pending) {
       continue;
     }
     if (now < stored.ends_at - options_.ending_soon_lead) continue;
+    // Nobody to warn yet (an auction created inside the window): wait for a first bidder
+    // rather than spend the warning on no one.
+    if (stored.participants.empty() && now < stored.ends_at) continue;
     stored.ending_soon_sent = true;
     pending.touched.insert(auction_id);
     // Too late to warn anyone: the close is on its way.

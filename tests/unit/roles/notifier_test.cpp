@@ -493,3 +493,20 @@ TEST(NotifierThreadsTest, AStuckChannelBlocksNeitherAnotherChannelNorTheEvents) 
 
 }  // namespace
 }  // namespace gavel::roles::notifier
+
+namespace gavel::roles::notifier {
+namespace {
+
+TEST_F(NotifierTest, EndingSoonWaitsForAFirstBidderWhenTheAuctionStartsInsideTheWindow) {
+  options_.ending_soon_lead = std::chrono::hours(1);  // longer than the whole auction
+  create();
+  drain();
+  notifier().run_once();  // inside the window, nobody to warn: not spent
+  place("b1", "bob", 1000);
+  drain();
+  notifier().run_once();
+  EXPECT_THAT(kinds("bob"), ::testing::Contains("ending_soon"));
+}
+
+}  // namespace
+}  // namespace gavel::roles::notifier
