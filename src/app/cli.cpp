@@ -9,6 +9,7 @@
 #include "app/audit.hpp"
 #include "app/dlq.hpp"
 #include "app/load.hpp"
+#include "app/migrate.hpp"
 #include "app/replay.hpp"
 #include "app/serve.hpp"
 
@@ -30,6 +31,7 @@ Commands:
              commands (gavel audit --help)
   dlq        list, show, redrive or purge the dead-letter queue of a running gateway
              (gavel dlq --help)
+  migrate    apply the PostgreSQL store's pending schema migrations (gavel migrate --help)
   version    print the version
   help       print this help
 )";
@@ -99,6 +101,14 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     return run_dlq(std::vector<std::string>(argv + 2, argv + argc), environ, std::cout, std::cerr);
+  }
+  if (command == "migrate") {
+    if (wants_help(argc, argv, 2)) {
+      std::cout << migrate_help();
+      return 0;
+    }
+    return run_migrate(std::vector<std::string>(argv + 2, argv + argc), environ, std::cout,
+                       std::cerr);
   }
   std::cerr << "gavel: unknown command '" << command << "' (see gavel --help)\n";
   return 2;

@@ -231,6 +231,12 @@ const std::vector<Setting>& settings() {
       {"webhooks", "deliver notices to users' own webhook URLs: true or false",
        [](Config& c, const std::string& v) { c.webhooks = parse_bool("webhooks", v); },
        [](const Config& c) { return std::string(c.webhooks ? "true" : "false"); }},
+      {"webhook-allow-private",
+       "deliver webhooks to loopback and private addresses too (tests, trusted networks)",
+       [](Config& c, const std::string& v) {
+         c.webhook_allow_private = parse_bool("webhook-allow-private", v);
+       },
+       [](const Config& c) { return std::string(c.webhook_allow_private ? "true" : "false"); }},
       {"ending-soon-seconds", "how long before the end the ending-soon notice goes out",
        [](Config& c, const std::string& v) {
          c.ending_soon_seconds = parse_number<unsigned>("ending-soon-seconds", v, 1, 86400);

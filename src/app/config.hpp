@@ -50,7 +50,8 @@ struct Config {
   bool smtp_require_tls = false;
   std::string sms_url;  ///< the SMS provider's HTTP API
   std::string sms_api_key;
-  bool webhooks = true;  ///< users' own webhook URLs
+  bool webhooks = true;                ///< users' own webhook URLs
+  bool webhook_allow_private = false;  ///< deliver webhooks to loopback/private addresses too
   unsigned ending_soon_seconds = 300;
   unsigned notify_max_attempts = 5;
 };

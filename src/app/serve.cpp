@@ -256,7 +256,9 @@ Channels make_channels(const Config& config, gateway::WsHub& hub, ports::Clock& 
   Channels channels;
   channels.owned.push_back(std::make_unique<gateway::WsPushChannel>(hub, clock));
   if (config.webhooks) {
-    channels.owned.push_back(std::make_unique<adapters::notify::WebhookChannel>(clock));
+    adapters::notify::WebhookOptions webhook;
+    webhook.allow_private_addresses = config.webhook_allow_private;
+    channels.owned.push_back(std::make_unique<adapters::notify::WebhookChannel>(clock, webhook));
   }
   if (!config.smtp_url.empty()) {
     adapters::notify::SmtpOptions smtp;

@@ -15,7 +15,8 @@ let bob;
 let admin;
 
 before(async () => {
-  server = await startServer();
+  // The webhook test's listener is on loopback, which webhooks refuse by default.
+  server = await startServer({ args: ['--webhook-allow-private', 'true'] });
   seller = await server.token('sally', ['seller']);
   alice = await server.token('alice', ['bidder']);
   bob = await server.token('bob', ['bidder']);
@@ -74,11 +75,11 @@ describe('GET /v1/me/notifications', () => {
   });
 
   test('mark read lowers the unread count; bad input changes nothing', async () => {
-    await outbidAlice();
+    const a = await outbidAlice();
     const before = await eventually(async () => {
       const body = await inbox(alice);
-      return body.unread >= 2 && body;
-    }, 'two unread notices');
+      return body.notifications.some((n) => n.auctionId === a.id && n.kind === 'outbid') && body;
+    }, 'this auction\'s outbid notice');
     const bad = await server.post('/v1/me/notifications/read', { ids: 'all' }, { token: alice });
     assert.equal(bad.status, 400, bad.text);
     assert.equal((await inbox(alice)).unread, before.unread);
@@ -156,6 +157,42 @@ describe('PUT /v1/me/preferences', () => {
       assert.equal(hook.headers['x-gavel-signature'], `sha256=${expected}`);
       assert.equal(JSON.parse(hook.body).auctionId, a.id);
     } finally {
+      listener.close();
+    }
+  });
+});
+
+describe('webhook addresses', () => {
+  test('by default a webhook to a loopback address is refused and dead-lettered, not sent', async () => {
+    let hits = 0;
+    const listener = http.createServer((req, res) => {
+      hits += 1;
+      res.writeHead(204).end();
+    });
+    await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const guarded = await startServer();
+    try {
+      const s = await guarded.token('sally', ['seller']);
+      const hal = await guarded.token('hal', ['bidder']);
+      const ivy = await guarded.token('ivy', ['bidder']);
+      const saved = await guarded.request('PUT', '/v1/me/preferences', {
+        token: hal,
+        body: { channels: { webhook: true }, webhookUrl: `http://127.0.0.1:${listener.address().port}/in`, webhookSecret: 'y'.repeat(20) },
+      });
+      assert.equal(saved.status, 200, saved.text);
+      const a = await guarded.createAuction(s, { startingPrice: 1000 });
+      assert.equal((await guarded.bid(a.id, hal, { amount: 1000 }, { wait: 5000 })).status, 200);
+      assert.equal((await guarded.bid(a.id, ivy, { amount: 3000 }, { wait: 5000 })).status, 200);
+      const dead = await eventually(async () => {
+        const text = (await guarded.get('/metrics')).text;
+        const line = text.split('\n').find((l) => l.startsWith('gavel_notifier_deliveries_total{channel="webhook",result="dead"}'));
+        const value = Number(line?.split(' ')[1] ?? 0);
+        return value >= 2 && value;  // hal's leading and outbid notices
+      }, 'the refused webhook deliveries to be dead-lettered');
+      assert.ok(dead >= 2);
+      assert.equal(hits, 0);
+    } finally {
+      await guarded.cleanup();
       listener.close();
     }
   });

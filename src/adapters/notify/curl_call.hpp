@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+struct sockaddr;
+
 #include "ports/result.hpp"
 
 namespace gavel::adapters::notify {
@@ -16,10 +18,18 @@ struct HttpPost {
   std::vector<std::string> headers;  ///< "Name: value"
   std::string body;
   std::chrono::milliseconds timeout{10'000};
+  /// Refuse to connect to loopback, private, link-local and other non-public addresses, as
+  /// resolved at connect time (so DNS that points a public name inward is caught too). Users
+  /// choose webhook URLs: without this they could make the server probe its own network.
+  bool public_only = false;
 };
 
+/// Whether `address` (an IPv4 or IPv6 socket address) is one a user-chosen URL must not reach.
+bool is_non_public(const struct sockaddr* address);
+
 /// POSTs on the calling thread. 2xx: ok; 408, 429 and 5xx: retryable; other statuses:
-/// permanent; connection failures and timeouts: retryable; a malformed URL: permanent.
+/// permanent; connection failures and timeouts: retryable; a malformed URL or (public_only) a
+/// non-public address: permanent.
 /// Redirects are not followed (a webhook that moved must be updated, not chased).
 ports::Result<void> post(const HttpPost& request);
 

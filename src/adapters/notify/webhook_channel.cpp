@@ -57,6 +57,7 @@ void WebhookChannel::send(ports::Notice notice, ports::Callback<void> done) {
       "X-Gavel-Signature: " + webhook_signature(notice.secret, timestamp, request.body),
       "X-Gavel-Notice-Id: " + notice.id};
   request.timeout = options_.timeout;
+  request.public_only = !options_.allow_private_addresses;
   done(post(request));
 }
 

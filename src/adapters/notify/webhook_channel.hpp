@@ -21,6 +21,9 @@ namespace gavel::adapters::notify {
 
 struct WebhookOptions {
   std::chrono::milliseconds timeout{10'000};
+  /// Deliver to loopback and private addresses too (a test rig, or hooks inside a trusted
+  /// network); off by default: users choose the URLs.
+  bool allow_private_addresses = false;
 };
 
 /// The signature header's value for `body` sent at `timestamp` (unix seconds, as text).

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "adapters/memory/simulated_clock.hpp"
+#include "adapters/notify/curl_call.hpp"
 #include "adapters/notify/sms_channel.hpp"
 #include "adapters/notify/smtp_channel.hpp"
 #include "adapters/notify/webhook_channel.hpp"
@@ -165,7 +166,7 @@ TEST(WebhookSignatureTest, MatchesHmacSha256ComputedByOpenssl) {
 TEST(WebhookChannelTest, PostsTheSignedJsonToTheUsersUrl) {
   HttpSink sink;
   memory::SimulatedClock clock(*domain::parse_rfc3339("2026-11-28T10:00:00Z"));
-  WebhookChannel channel(clock);
+  WebhookChannel channel(clock, WebhookOptions{std::chrono::milliseconds(10'000), true});
   EXPECT_EQ(channel.name(), "webhook");
   const auto notice = a_notice(sink.url("/hooks/bob"));
   ASSERT_EQ(describe(send(channel, notice)), "ok");
@@ -186,10 +187,47 @@ TEST(WebhookChannelTest, PostsTheSignedJsonToTheUsersUrl) {
   EXPECT_THAT(request.body, ::testing::Not(HasSubstr("0123456789abcdef")));  // no secret
 }
 
+TEST(WebhookChannelTest, RefusesNonPublicAddressesUnlessAllowed) {
+  HttpSink sink;
+  memory::SimulatedClock clock;
+  WebhookChannel guarded(clock);  // the default: users choose the URLs
+  const std::string result = describe(send(guarded, a_notice(sink.url())));
+  EXPECT_THAT(result, HasSubstr("permanent"));
+  EXPECT_THAT(result, HasSubstr("non-public address 127.0.0.1"));
+  EXPECT_EQ(sink.requests().size(), 0u);  // nothing reached the listener
+}
+
+TEST(WebhookChannelTest, TellsPublicFromNonPublicAddresses) {
+  const auto v4 = [](const char* text) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    inet_pton(AF_INET, text, &address.sin_addr);
+    return is_non_public(reinterpret_cast<const sockaddr*>(&address));
+  };
+  const auto v6 = [](const char* text) {
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, text, &address.sin6_addr);
+    return is_non_public(reinterpret_cast<const sockaddr*>(&address));
+  };
+  for (const char* inside : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+                             "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1"}) {
+    EXPECT_TRUE(v4(inside)) << inside;
+  }
+  for (const char* outside : {"8.8.8.8", "172.32.0.1", "93.184.216.34", "100.128.0.1"}) {
+    EXPECT_FALSE(v4(outside)) << outside;
+  }
+  for (const char* inside : {"::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "ff02::1"}) {
+    EXPECT_TRUE(v6(inside)) << inside;
+  }
+  EXPECT_FALSE(v6("2001:4860:4860::8888"));
+  EXPECT_FALSE(v6("::ffff:8.8.8.8"));
+}
+
 TEST(WebhookChannelTest, StatusesMapToRetryableOrPermanent) {
   HttpSink sink;
   memory::SimulatedClock clock;
-  WebhookChannel channel(clock, WebhookOptions{std::chrono::milliseconds(2000)});
+  WebhookChannel channel(clock, WebhookOptions{std::chrono::milliseconds(2000), true});
   for (const auto& [status, expected] :
        std::vector<std::pair<int, std::string>>{{204, "ok"},
                                                 {500, "retryable"},
@@ -209,7 +247,7 @@ TEST(WebhookChannelTest, StatusesMapToRetryableOrPermanent) {
 
 TEST(WebhookChannelTest, AnEndpointThatIsDownOrHangsIsRetryableWithinTheTimeout) {
   memory::SimulatedClock clock;
-  WebhookChannel channel(clock, WebhookOptions{std::chrono::milliseconds(300)});
+  WebhookChannel channel(clock, WebhookOptions{std::chrono::milliseconds(300), true});
   std::string closed_url;
   {
     HttpSink gone;
