@@ -1,0 +1,114 @@
+#include "adapters/redis/redis_cache.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <utility>
+
+#include "adapters/redis/worker.hpp"
+
+namespace gavel::adapters::redis {
+
+namespace {
+
+// KEYS[1]: the id set. ARGV[1]: the key base; then (id, seq, body) per entry. Seqs compare as
+// decimal text (no leading zeros): longer is greater, else lexicographic — exact beyond 2^53.
+constexpr Script kPut{R"lua(
+local function greater(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+for i = 2, #ARGV, 3 do
+  local id, seq, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local key = ARGV[1] .. id
+  local current = redis.call('HGET', key, 's')
+  if not current or greater(seq, current) then
+    redis.call('HSET', key, 's', seq, 'b', body)
+    redis.call('SADD', KEYS[1], id)
+  end
+end
+return 1
+)lua"};
+
+// ARGV[1]: the key base; then the ids. Answers (seq, body) per id, nils when absent.
+constexpr Script kGet{R"lua(
+local out = {}
+for i = 2, #ARGV do
+  local fields = redis.call('HMGET', ARGV[1] .. ARGV[i], 's', 'b')
+  out[#out + 1] = fields[1]
+  out[#out + 1] = fields[2]
+end
+return out
+)lua"};
+
+// KEYS[1]: the id set. ARGV[1]: the key base. Unlinks in chunks (unpack has a stack limit).
+constexpr Script kClear{R"lua(
+local ids = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #ids, 500 do
+  local keys = {}
+  for j = i, math.min(i + 499, #ids) do keys[#keys + 1] = ARGV[1] .. ids[j] end
+  redis.call('UNLINK', unpack(keys))
+end
+redis.call('DEL', KEYS[1])
+return #ids
+)lua"};
+
+}  // namespace
+
+RedisCache::RedisCache(const std::string& url, Options options)
+    : base_("{" + options.prefix + ":cache}:"),
+      worker_(std::make_unique<Worker>(Endpoint::parse(url), options.connection)) {}
+
+RedisCache::~RedisCache() = default;
+
+void RedisCache::put(std::vector<ports::CachedAuction> entries, ports::Callback<void> done) {
+  answer_on<void>(*worker_, std::move(done),
+                  [this, entries = std::move(entries)](Connection& connection) {
+                    std::vector<std::string> args{base_ + "a:"};
+                    for (const auto& entry : entries) {
+                      args.push_back(entry.id.str());
+                      args.push_back(std::to_string(entry.seq));
+                      args.push_back(entry.body);
+                    }
+                    auto reply = connection.eval(kPut, {base_ + "ids"}, args);
+                    return reply.ok() ? ports::Result<void>{} : reply.error();
+                  });
+}
+
+void RedisCache::get(std::vector<domain::AuctionId> ids,
+                     ports::Callback<std::vector<std::optional<ports::CachedAuction>>> done) {
+  using Answers = std::vector<std::optional<ports::CachedAuction>>;
+  answer_on<Answers>(
+      *worker_, std::move(done),
+      [this, ids = std::move(ids)](Connection& connection) -> ports::Result<Answers> {
+        if (ids.empty()) return Answers{};
+        std::vector<std::string> args{base_ + "a:"};
+        for (const auto& id : ids) args.push_back(id.str());
+        auto reply = connection.eval(kGet, {}, args);
+        if (!reply.ok()) return reply.error();
+        const auto fields = reply_elements(*reply.value());
+        if (fields.size() != 2 * ids.size()) {
+          return ports::Error{ports::ErrorKind::retryable, "redis cache: malformed answer"};
+        }
+        Answers answers;
+        answers.reserve(ids.size());
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          if (reply_nil(*fields[2 * i])) {
+            answers.emplace_back(std::nullopt);
+          } else {
+            answers.emplace_back(ports::CachedAuction{
+                ids[i], static_cast<std::uint64_t>(std::stoull(reply_text(*fields[2 * i]))),
+                reply_text(*fields[2 * i + 1])});
+          }
+        }
+        return answers;
+      });
+}
+
+void RedisCache::clear(ports::Callback<void> done) {
+  answer_on<void>(*worker_, std::move(done), [this](Connection& connection) {
+    auto reply = connection.eval(kClear, {base_ + "ids"}, {base_ + "a:"});
+    return reply.ok() ? ports::Result<void>{} : reply.error();
+  });
+}
+
+}  // namespace gavel::adapters::redis

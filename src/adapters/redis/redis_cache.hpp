@@ -1,0 +1,51 @@
+#pragma once
+// The cache port on Redis (the seed's ElastiCache): one hash per auction,
+// `{<prefix>:cache}:a:<auction id>` with fields `s` (seq) and `b` (the JSON body), and a set
+// `{<prefix>:cache}:ids` of the ids held, so clear() can forget them without a SCAN.
+//
+// put() is one Lua script: each entry replaces the hash only when its seq is greater than the
+// stored one (compared as decimal text, so exact for every uint64), so a delayed writer never
+// rolls an auction back, whichever process it runs in. All keys share one hash tag: on a Redis
+// Cluster the cache lives on one shard (the scripts need their keys in one slot).
+//
+// Calls are answered from the adapter's worker thread (one connection, commands in order).
+// Connection failures answer ErrorKind::retryable and the next call reconnects.
+
+#include <memory>
+#include <string>
+
+#include "adapters/redis/connection.hpp"
+#include "ports/cache.hpp"
+
+namespace gavel::adapters::redis {
+
+class Worker;
+
+struct RedisCacheOptions {
+  /// Namespace of the keys; several deployments (or test runs) may share one server.
+  std::string prefix = "gavel";
+  ConnectionOptions connection;
+};
+
+class RedisCache final : public ports::Cache {
+ public:
+  using Options = RedisCacheOptions;
+
+  /// `url`: redis://[[user]:password@]host[:port][/db]. Connects lazily (the first call);
+  /// throws std::invalid_argument for a malformed URL.
+  explicit RedisCache(const std::string& url, Options options = {});
+  ~RedisCache() override;
+  RedisCache(const RedisCache&) = delete;
+  RedisCache& operator=(const RedisCache&) = delete;
+
+  void put(std::vector<ports::CachedAuction> entries, ports::Callback<void> done) override;
+  void get(std::vector<domain::AuctionId> ids,
+           ports::Callback<std::vector<std::optional<ports::CachedAuction>>> done) override;
+  void clear(ports::Callback<void> done) override;
+
+ private:
+  const std::string base_;  // "{<prefix>:cache}:"
+  std::unique_ptr<Worker> worker_;
+};
+
+}  // namespace gavel::adapters::redis
