@@ -444,6 +444,10 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     options.rate_per_second = config.rate_per_second;
     options.rate_burst = config.rate_burst;
     options.ack_after_commit = true;  // the embedded queue is memory
+    options.notice_channels.clear();
+    for (const auto* channel : channels.list()) {
+      if (channel->name() != "push") options.notice_channels.emplace_back(channel->name());
+    }
     options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
     if (dev_tokens != nullptr) {  // POST /v1/auth/dev-token exists in dev mode only
       options.mint_dev_token = [dev_tokens](const domain::UserId& user, ports::Roles roles) {

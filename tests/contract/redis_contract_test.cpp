@@ -5,9 +5,12 @@
 
 #include <memory>
 
+#include "adapters/memory/simulated_clock.hpp"
 #include "adapters/redis/redis_cache.hpp"
+#include "adapters/redis/redis_topic.hpp"
 #include "contract/cache_contract.hpp"
 #include "contract/redis_server.hpp"
+#include "contract/topic_contract.hpp"
 
 namespace gavel::contract {
 namespace {
@@ -24,8 +27,27 @@ struct RedisCacheFactory {
   }
 };
 
+struct RedisTopicFactory {
+  static constexpr bool kSimulatedTime = true;
+  std::shared_ptr<adapters::memory::SimulatedClock> clock =
+      std::make_shared<adapters::memory::SimulatedClock>();
+
+  ports::TopicPtr make(const TopicConfig& config) {
+    std::string url;
+    require_test_redis(url);
+    if (url.empty()) return nullptr;
+    redis::RedisTopicOptions options;
+    options.prefix = unique_redis_prefix();
+    options.dedup_window = config.dedup_window;
+    return std::make_unique<redis::RedisTopic>(url, "events", clock, options);
+  }
+  domain::Timestamp now() { return clock->now(); }
+  void advance(domain::Duration by) { clock->advance_by(by); }
+};
+
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Redis, CacheContract, ::testing::Types<RedisCacheFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Redis, TopicContract, ::testing::Types<RedisTopicFactory>);
 
 }  // namespace gavel::contract

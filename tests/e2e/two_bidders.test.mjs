@@ -44,6 +44,9 @@ async function startGavel() {
   const child = spawn(BINARY, [
     'serve', '--http-addr', '127.0.0.1:0', '--data-dir', dataDir,
     '--web-root', path.join(ROOT, 'web'), '--auth-mode', 'dev',
+    // E-mail must be offered for the preferences form to accept it; nothing listens there, so
+    // the mail is only attempted, then dead-lettered.
+    '--smtp-url', 'smtp://127.0.0.1:9',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });

@@ -114,10 +114,16 @@ describe('PUT /v1/me/preferences', () => {
     assert.equal(initial.status, 200);
     assert.deepEqual(initial.body.channels, { inapp: true, webhook: false, email: false, sms: false });
     const bad = await server.request('PUT', '/v1/me/preferences', {
-      token: dora, body: { channels: { email: true }, email: 'not-an-address' },
+      token: dora, body: { channels: { sms: true }, phone: 'not-a-phone' },
     });
     assert.equal(bad.status, 400, bad.text);
-    assert.equal(bad.body.error.field, 'email');
+    assert.equal(bad.body.error.field, 'phone');
+    // A channel this server does not run (no --smtp-url) is refused, not silently ignored.
+    const unoffered = await server.request('PUT', '/v1/me/preferences', {
+      token: dora, body: { channels: { email: true }, email: 'dora@example.com' },
+    });
+    assert.equal(unoffered.status, 400, unoffered.text);
+    assert.equal(unoffered.body.error.field, 'channels.email');
     assert.deepEqual((await server.get('/v1/me/preferences', { token: dora })).body, initial.body);
     const good = await server.request('PUT', '/v1/me/preferences', {
       token: dora,

@@ -1,6 +1,8 @@
 // The caller's own notices and notification preferences (GET /v1/me/notifications,
 // POST /v1/me/notifications/read, GET and PUT /v1/me/preferences). The notifier's helpers
 // (roles/notifier/notifier_api.hpp) read and write the JSON, so these handlers stay thin.
+#include <algorithm>
+
 #include "roles/gateway/api.hpp"
 #include "roles/notifier/notifier_api.hpp"
 
@@ -80,6 +82,20 @@ asio::awaitable<Response> Api::put_preferences() {
   if (auto* error = std::get_if<wire::FieldError>(&wanted))
     co_return fail(400, "invalid_request", error->message, error->field);
   const auto& preferences = std::get<ports::Preferences>(wanted);
+  const auto offered = [this](std::string_view channel) {
+    const auto& list = g_.options_.notice_channels;
+    return std::find(list.begin(), list.end(), channel) != list.end();
+  };
+  for (const auto& [channel, chosen] :
+       {std::pair<std::string_view, bool>{"webhook", preferences.webhook},
+        {"email", preferences.email},
+        {"sms", preferences.sms}}) {
+    if (chosen && !offered(channel)) {
+      co_return fail(400, "invalid_request",
+                     std::string(channel) + " notices are not enabled on this server",
+                     "channels." + std::string(channel));
+    }
+  }
   auto saved = co_await async_call_here<void>(
       [&](auto done) { g_.deps_.notices->put_preferences(user, preferences, std::move(done)); });
   if (!saved) co_return fail(503, "store_unavailable", saved.error().message);
