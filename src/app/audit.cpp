@@ -1,6 +1,7 @@
 #include "app/audit.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <ostream>
 #include <stdexcept>
 #include <variant>
@@ -31,6 +32,7 @@ struct AuditArgs {
   std::string subcommand;
   std::vector<std::string> positional;
   std::optional<std::string> data_dir;
+  std::optional<std::string> anchor;  ///< "SEQ:HASH" noted from an earlier verify
 };
 
 AuditArgs parse_args(const std::vector<std::string>& args) {
@@ -42,6 +44,9 @@ AuditArgs parse_args(const std::vector<std::string>& args) {
       parsed.data_dir = args[++i];
     } else if (arg.starts_with("--data-dir=")) {
       parsed.data_dir = arg.substr(std::string_view("--data-dir=").size());
+    } else if (arg == "--anchor") {
+      if (i + 1 == args.size()) throw AuditUsageError("--anchor needs a value");
+      parsed.anchor = args[++i];
     } else if (arg.starts_with("--")) {
       throw AuditUsageError("unknown flag " + arg + " (see gavel audit --help)");
     } else if (parsed.subcommand.empty()) {
@@ -108,8 +113,29 @@ int verify(const AuditArgs& args, char** environment, std::ostream& out) {
         << " (" << problem->detail << ")\n";
     return 1;
   }
+  if (args.anchor) {
+    // Removing entries from the end leaves a valid chain: only a head noted earlier shows it.
+    const auto colon = args.anchor->find(':');
+    std::uint64_t seq = 0;
+    const char* first = args.anchor->data();
+    const auto parsed =
+        std::from_chars(first, first + (colon == std::string::npos ? 0 : colon), seq);
+    if (colon == std::string::npos || parsed.ec != std::errc{} || seq == 0)
+      throw AuditUsageError("--anchor takes SEQ:HASH, as printed by an earlier verify");
+    const std::string hash = args.anchor->substr(colon + 1);
+    if (seq > entries.size()) {
+      out << "audit chain broken at seq " << seq << ": removed (the log ends at seq "
+          << entries.size() << ", before the anchor)\n";
+      return 1;
+    }
+    if (entries[seq - 1].hash != hash) {
+      out << "audit chain broken at seq " << seq << ": altered (its hash is not the anchor's)\n";
+      return 1;
+    }
+  }
   const std::string head = entries.empty() ? std::string(wire::kGenesisHash) : entries.back().hash;
-  out << "audit chain ok: " << entries.size() << " entries, head " << head << "\n";
+  out << "audit chain ok: " << entries.size() << " entries, head " << head << " (anchor "
+      << entries.size() << ":" << head << ")\n";
   return 0;
 }
 
@@ -312,7 +338,7 @@ int run_audit(const std::vector<std::string>& args, char** environment, std::ost
 }
 
 const char* audit_help() {
-  return R"help(Usage: gavel audit verify [--data-dir DIR]
+  return R"help(Usage: gavel audit verify [--data-dir DIR] [--anchor SEQ:HASH]
        gavel audit replay <auctionId> [--data-dir DIR]
 
 The audit trail in DIR/audit.db: every command the engine decided (who, when, from which
@@ -320,7 +346,8 @@ gateway, and the decision) and every event, each entry chained to the one before
 
   verify   checks the whole chain. Prints "audit chain ok: N entries, head <hash>" (exit 0),
            or "audit chain broken at seq N: <altered|removed|reordered|broken link> (...)"
-           (exit 1). Note the head: removing entries from the end is only seen against it.
+           (exit 1). Keep the printed anchor: removing entries from the end leaves a valid
+           chain, and only `--anchor SEQ:HASH` from an earlier verify shows it.
   replay   runs the auction's recorded commands through the engine again and compares every
            decision and event, and the final state, with what was recorded. Prints each
            difference; exit 0 when identical, 1 when not.

@@ -112,6 +112,26 @@ TEST_F(AuditCliTest, VerifyPinpointsTwoSwappedEntries) {
   EXPECT_EQ(run.output.rfind("audit chain broken at seq 7: reordered", 0), 0u) << run.output;
 }
 
+TEST_F(AuditCliTest, AnAnchorFromAnEarlierVerifyCatchesEntriesCutFromTheEnd) {
+  const CliRun first = gavel("audit verify" + data_dir());
+  ASSERT_EQ(first.status, 0) << first.output;
+  const auto open = first.output.find("(anchor ");
+  ASSERT_NE(open, std::string::npos) << first.output;
+  const std::string anchor = first.output.substr(open + 8, first.output.find(')', open) - open - 8);
+  EXPECT_EQ(gavel("audit verify --anchor " + anchor + data_dir()).status, 0);
+
+  // The last two entries are cut: the rest is still a valid chain.
+  tamper("DELETE FROM audit_log WHERE seq > " + std::to_string(entries_ - 2));
+  EXPECT_EQ(gavel("audit verify" + data_dir()).status, 0);
+  const CliRun cut = gavel("audit verify --anchor " + anchor + data_dir());
+  EXPECT_EQ(cut.status, 1) << cut.output;
+  EXPECT_EQ(
+      cut.output.rfind("audit chain broken at seq " + std::to_string(entries_) + ": removed", 0),
+      0u)
+      << cut.output;
+  EXPECT_EQ(gavel("audit verify --anchor nonsense" + data_dir()).status, 2);
+}
+
 TEST_F(AuditCliTest, ReplayFindsTheRecordedOutcomeIdentical) {
   const CliRun run = gavel("audit replay a1" + data_dir());
   EXPECT_EQ(run.status, 0) << run.output;
