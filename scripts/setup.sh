@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev chromium
   # observability: the Prometheus that scrapes /metrics in a test, promtool for deploy/prometheus/
   prometheus
+  # the PostgreSQL store: libpq, and the server binaries its tests run (tests/support/postgres-server.sh)
+  postgresql libpq-dev
 )
 
 missing=()
@@ -30,10 +32,14 @@ else
   # Debian's prometheus package would start a system Prometheus on 0.0.0.0:9090 wherever
   # services start; the tests run their own on loopback. A policy-rc.d for the install keeps it
   # from starting, and it is disabled afterwards (only when this script installed it).
+  # The same for Debian's postgresql package, which creates and starts a cluster on port 5432:
+  # the tests run their own server, so the system cluster is stopped and set to manual.
   new_prometheus=0
+  new_postgresql=0
   temp_policy=
-  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
-    new_prometheus=1
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then new_postgresql=1; fi
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then new_prometheus=1; fi
+  if [ "$new_prometheus" = 1 ] || [ "$new_postgresql" = 1 ]; then
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       temp_policy=/usr/sbin/policy-rc.d
       trap '"${sudo_cmd[@]}" rm -f "$temp_policy"' EXIT
@@ -57,6 +63,18 @@ else
     fi
     "${sudo_cmd[@]}" update-rc.d prometheus disable >/dev/null 2>&1 || true
     echo "setup: installed prometheus; its system service is disabled (tests start their own)"
+  fi
+  if [ "$new_postgresql" = 1 ]; then
+    for conf in /etc/postgresql/*/*/start.conf; do
+      [ -e "$conf" ] || continue
+      cluster_dir=$(dirname "$conf")
+      "${sudo_cmd[@]}" pg_ctlcluster "$(basename "$(dirname "$cluster_dir")")" "$(basename "$cluster_dir")" stop >/dev/null 2>&1 || true
+      echo manual | "${sudo_cmd[@]}" tee "$conf" >/dev/null
+    done
+    if [ -d /run/systemd/system ]; then
+      "${sudo_cmd[@]}" systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+    fi
+    echo "setup: installed postgresql; its system cluster is stopped and manual (tests start their own)"
   fi
 fi
 

@@ -1,0 +1,143 @@
+#pragma once
+// A thin RAII layer over libpq: one connection with its prepared statements, statement
+// parameters and result rows for the shared record code (adapters/sql), and errors as
+// exceptions that keep PostgreSQL's SQLSTATE (the store maps them to ports::ErrorKind).
+//
+// Lifecycle: a Connection is used by one thread at a time. Not thread-safe.
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/sql/row.hpp"
+#include "ports/result.hpp"
+
+namespace gavel::adapters::postgres {
+
+/// The SQLSTATE the seq fence raises (schema.cpp): the write's condition failed.
+inline constexpr std::string_view kSeqConflictState = "GV409";
+
+/// A failed libpq call or statement. `sqlstate()` is the server's error code ("23505"), empty
+/// when the server never answered (connection refused or lost, protocol error).
+class PgError : public std::runtime_error {
+ public:
+  PgError(std::string sqlstate, const std::string& message, std::string detail = {})
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)), detail_(std::move(detail)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+  /// The server's DETAIL field (empty: none).
+  const std::string& detail() const { return detail_; }
+
+ private:
+  std::string sqlstate_;
+  std::string detail_;
+};
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+/// The error of a failed result (PGRES_FATAL_ERROR), or of the connection when there is none.
+PgError result_error(PGconn* connection, const PGresult* result);
+
+/// A statement's parameters: text, except blobs, which go as binary (bytea) so that no escaping
+/// is needed. Index 1 is $1.
+class Params final : public sql::Params {
+ public:
+  void bind(int index, std::int64_t value) override;
+  void bind(int index, std::optional<std::int64_t> value) override;
+  void bind(int index, std::string_view text) override;
+  void bind_blob(int index, const std::vector<std::uint8_t>& bytes) override;
+
+  int size() const { return static_cast<int>(values_.size()); }
+  /// The arrays libpq takes; valid until the next bind.
+  const char* const* values() const;
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  void set(int index, std::string value, bool is_null, int format);
+
+  std::vector<std::string> values_;
+  std::vector<char> null_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+  mutable std::vector<const char*> pointers_;
+};
+
+/// One row of a result in text format. Boolean columns read as 0/1, as the record code expects.
+/// Throws sql::CorruptRow when a value does not parse.
+class ResultRow final : public sql::Row {
+ public:
+  ResultRow(const PGresult* result, int row) : result_(result), row_(row) {}
+  std::int64_t column_int64(int column) const override;
+  std::optional<std::int64_t> column_optional_int64(int column) const override;
+  std::string_view column_text(int column) const override;
+  std::vector<std::uint8_t> column_blob(int column) const override;
+
+ private:
+  const PGresult* result_;
+  int row_;
+};
+
+/// A named statement, prepared once per connection (and again after a reconnect).
+struct PreparedStatement {
+  const char* name;
+  std::string sql;
+};
+
+class Connection {
+ public:
+  /// Connects to `url` (a postgresql:// URL or a libpq key=value string). Throws PgError.
+  explicit Connection(std::string url);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  PGconn* get() const { return connection_.get(); }
+  /// Whether the connection is up as far as libpq knows (false after it saw it drop).
+  bool healthy() const;
+  /// Connects again (after a lost connection) and prepares the statements. Throws PgError.
+  void reconnect();
+  /// Prepares `statements` now and after every reconnect. Throws PgError.
+  void prepare(std::vector<PreparedStatement> statements);
+  /// Connects again unless the connection is idle and up: also notices a server that closed
+  /// the connection while it was idle (a restart), so that the next call does not fail on it.
+  /// Throws PgError.
+  void ensure_ready();
+
+  /// Runs SQL without parameters (may hold several statements); answers the last result.
+  /// Throws PgError.
+  ResultPtr exec(const std::string& sql);
+  /// Runs a prepared statement; answers its result. Throws PgError.
+  ResultPtr exec_prepared(const char* name, const Params& params);
+
+ private:
+  struct ConnDeleter {
+    void operator()(PGconn* connection) const noexcept { PQfinish(connection); }
+  };
+  void connect();
+
+  std::string url_;
+  std::vector<PreparedStatement> statements_;
+  std::unique_ptr<PGconn, ConnDeleter> connection_;
+};
+
+/// The port error for a failed call: a lost connection, a serialization failure or deadlock,
+/// a server shutting down or out of resources may pass (retryable); the seq fence is a conflict;
+/// the rest will not pass (permanent).
+ports::Error to_port_error(const PgError& error);
+
+/// A libpq connection string that is `url` with its database replaced by `database`.
+/// Throws PgError when `url` does not parse.
+std::string with_database(const std::string& url, const std::string& database);
+
+/// `text` quoted as an SQL identifier ("a""b").
+std::string quote_identifier(std::string_view text);
+
+}  // namespace gavel::adapters::postgres

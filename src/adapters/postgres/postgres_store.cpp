@@ -1,0 +1,448 @@
+#include "adapters/postgres/postgres_store.hpp"
+
+#include <poll.h>
+
+#include <charconv>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "adapters/postgres/connection.hpp"
+#include "adapters/postgres/schema.hpp"
+#include "adapters/sql/records.hpp"
+
+namespace gavel::adapters::postgres {
+namespace {
+
+using sql::kAuctionColumnCount;
+using sql::kAuctionColumns;
+using sql::kBidColumnCount;
+using sql::kBidColumns;
+using sql::kEventColumns;
+
+// --- SQL ---------------------------------------------------------------------------------
+
+std::string placeholders(int count) {
+  std::string out;
+  for (int i = 1; i <= count; ++i) out += (i > 1 ? ", $" : "$") + std::to_string(i);
+  return out;
+}
+
+// Each auction write is one statement that fails on the server (gavel_seq_fence, SQLSTATE
+// GV409) unless it changed exactly one row: then the transaction aborts where it stands, and no
+// client round trip is needed between the writes of a pipeline. The sub-select reads the seq
+// as it was before the statement, for the conflict message.
+std::string fenced(const std::string& write) {
+  return "WITH written AS (" + write +
+         " RETURNING 1) SELECT gavel_seq_fence((SELECT count(*) FROM written),"
+         " (SELECT seq FROM auctions WHERE id = $1))";
+}
+
+constexpr const char* kCreateAuction = "gavel_create_auction";
+constexpr const char* kUpdateAuction = "gavel_update_auction";
+constexpr const char* kInsertBid = "gavel_insert_bid";
+constexpr const char* kInsertEvent = "gavel_insert_event";
+constexpr const char* kMarkPublished = "gavel_mark_published";
+
+std::vector<PreparedStatement> write_statements() {
+  const std::string auctions(kAuctionColumns);
+  return {
+      {kCreateAuction, fenced("INSERT INTO auctions (" + auctions + ") VALUES (" +
+                              placeholders(kAuctionColumnCount) + ") ON CONFLICT (id) DO NOTHING")},
+      // Parameter 26: the expected seq.
+      {kUpdateAuction, fenced("UPDATE auctions SET (" + auctions + ") = (" +
+                              placeholders(kAuctionColumnCount) + ") WHERE id = $1 AND seq = $26")},
+      {kInsertBid, std::string("INSERT INTO bids (") + kBidColumns + ") VALUES (" +
+                       placeholders(kBidColumnCount) + ") ON CONFLICT (id) DO NOTHING"},
+      {kInsertEvent, std::string("INSERT INTO outbox (") + kEventColumns + ") VALUES (" +
+                         placeholders(sql::kEventColumnCount) +
+                         ") ON CONFLICT (event_id) DO NOTHING"},
+      {kMarkPublished,
+       "UPDATE outbox SET published = true WHERE event_id = ANY($1::text[]) AND NOT published"},
+  };
+}
+
+constexpr const char* kSelectAuction = "gavel_select_auction";
+constexpr const char* kListAuctions = "gavel_list_auctions";
+constexpr const char* kListAuctionsByStatus = "gavel_list_auctions_by_status";
+constexpr const char* kSelectBid = "gavel_select_bid";
+constexpr const char* kFindBidByKey = "gavel_find_bid_by_key";
+constexpr const char* kListBids = "gavel_list_bids";
+constexpr const char* kPendingEvents = "gavel_pending_events";
+
+std::vector<PreparedStatement> read_statements() {
+  const std::string auctions = std::string("SELECT ") + kAuctionColumns + " FROM auctions ";
+  const std::string bids = std::string("SELECT ") + kBidColumns + " FROM bids ";
+  return {
+      {kSelectAuction, auctions + "WHERE id = $1"},
+      {kListAuctions, auctions + "WHERE id > $1 ORDER BY id LIMIT $2"},
+      {kListAuctionsByStatus, auctions + "WHERE status = $3 AND id > $1 ORDER BY id LIMIT $2"},
+      {kSelectBid, bids + "WHERE id = $1"},
+      // The repeated `idempotency_key <> ''` lets the planner use the partial index bids_by_key.
+      {kFindBidByKey, bids +
+                          "WHERE bidder_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''"
+                          " ORDER BY stored LIMIT 1"},
+      {kListBids, bids + "WHERE auction_id = $1 AND position > $2 ORDER BY position, stored"
+                         " LIMIT $3"},
+      {kPendingEvents, std::string("SELECT ") + kEventColumns +
+                           " FROM outbox WHERE NOT published ORDER BY position LIMIT $1"},
+  };
+}
+
+// A text[] literal: every element quoted, with " and \ escaped.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+ports::Error closed_error() {
+  return {ports::ErrorKind::permanent, "the PostgreSQL store is closed"};
+}
+
+// --- the write pipeline ------------------------------------------------------------------
+
+// One statement sent in a pipeline: whose it is, and the auction write it fences (if any).
+struct Sent {
+  std::size_t job;
+  const ports::AuctionWrite* fence;
+};
+
+// Why a pipeline did not commit: the statement that failed (nullopt: the connection or the
+// transaction as a whole) and its error.
+struct PipelineFailure {
+  std::optional<Sent> statement;
+  PgError error;
+};
+
+void send(PGconn* connection, const char* name, const Params& params) {
+  if (PQsendQueryPrepared(connection, name, params.size(), params.values(), params.lengths(),
+                          params.formats(), 0) == 0) {
+    throw result_error(connection, nullptr);
+  }
+}
+
+void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t job,
+                std::vector<Sent>& sent) {
+  for (const auto& write : batch.auctions) {
+    Params params;
+    sql::bind_auction(params, write.terms, write.state);
+    const bool create = write.expected_seq == 0;
+    if (!create)
+      params.bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
+    send(connection, create ? kCreateAuction : kUpdateAuction, params);
+    sent.push_back({job, &write});
+  }
+  for (const auto& bid : batch.bids) {
+    Params params;
+    sql::bind_bid(params, bid);
+    send(connection, kInsertBid, params);
+    sent.push_back({job, nullptr});
+  }
+  for (const auto& event : batch.events) {
+    Params params;
+    sql::bind_event(params, event);
+    send(connection, kInsertEvent, params);
+    sent.push_back({job, nullptr});
+  }
+}
+
+// Sends everything queued, reading what the server answers meanwhile: with a long pipeline,
+// both sides could otherwise block writing to each other.
+void flush(PGconn* connection) {
+  for (;;) {
+    const int pending = PQflush(connection);
+    if (pending == 0) return;
+    if (pending < 0) throw result_error(connection, nullptr);
+    pollfd fd{PQsocket(connection), POLLIN | POLLOUT, 0};
+    if (poll(&fd, 1, -1) < 0 && errno != EINTR) throw PgError({}, "postgres: poll failed");
+    if ((fd.revents & POLLIN) != 0 && PQconsumeInput(connection) == 0) {
+      throw result_error(connection, nullptr);
+    }
+  }
+}
+
+// Runs the writes `live` (indexes into `group`) as one pipeline: their statements, then a
+// sync, which commits the pipeline's implicit transaction when nothing failed. One round trip.
+// Answers nullopt when it committed. Throws PgError when the connection fails.
+std::optional<PipelineFailure> run_pipeline(PGconn* connection,
+                                            const std::vector<PostgresStore::WriteJob>& group,
+                                            const std::vector<std::size_t>& live) {
+  if (PQsetnonblocking(connection, 1) != 0 || PQenterPipelineMode(connection) == 0) {
+    throw result_error(connection, nullptr);
+  }
+  std::vector<Sent> sent;
+  for (const std::size_t job : live) {
+    if (const auto* batch = std::get_if<ports::CommitBatch>(&group[job].work)) {
+      send_batch(connection, *batch, job, sent);
+    } else {
+      const auto& ids = std::get<std::vector<std::string>>(group[job].work);
+      if (ids.empty()) continue;
+      Params params;
+      params.bind(1, std::string_view(text_array(ids)));
+      send(connection, kMarkPublished, params);
+      sent.push_back({job, nullptr});
+    }
+  }
+  if (PQpipelineSync(connection) == 0) throw result_error(connection, nullptr);
+  flush(connection);
+  PQsetnonblocking(connection, 0);
+
+  std::optional<PipelineFailure> failure;
+  for (const Sent& statement : sent) {
+    ResultPtr result(PQgetResult(connection));
+    if (!result) throw result_error(connection, nullptr);
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_FATAL_ERROR && !failure) {
+      failure = PipelineFailure{statement, result_error(connection, result.get())};
+    } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+               status != PGRES_FATAL_ERROR && status != PGRES_PIPELINE_ABORTED) {
+      throw PgError(
+          {}, std::string("postgres: unexpected result in a pipeline: ") + PQresStatus(status));
+    }
+    // Every statement's results end with a null result (also an aborted one's).
+    ResultPtr end(PQgetResult(connection));
+    if (PQstatus(connection) == CONNECTION_BAD) throw result_error(connection, nullptr);
+  }
+  ResultPtr sync(PQgetResult(connection));
+  if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+    // The commit itself failed (a deferred constraint, a serialization failure at commit).
+    PgError error = sync && PQresultStatus(sync.get()) == PGRES_FATAL_ERROR
+                        ? result_error(connection, sync.get())
+                        : result_error(connection, nullptr);
+    if (!failure) failure = PipelineFailure{std::nullopt, std::move(error)};
+    // Reads up to the sync, so that the connection can leave pipeline mode.
+    while (sync && PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      sync.reset(PQgetResult(connection));
+      if (!sync && PQstatus(connection) == CONNECTION_BAD) {
+        throw result_error(connection, nullptr);
+      }
+    }
+  }
+  if (PQexitPipelineMode(connection) == 0) throw result_error(connection, nullptr);
+  return failure;
+}
+
+// The error a failed statement answers its write with: a failed fence names the auction and
+// both seqs, as the SQLite store does.
+ports::Error statement_error(const PipelineFailure& failure) {
+  ports::Error error = to_port_error(failure.error);
+  if (error.kind != ports::ErrorKind::conflict || failure.statement->fence == nullptr) {
+    return error;
+  }
+  std::optional<std::uint64_t> stored;
+  const std::string& detail = failure.error.detail();
+  std::uint64_t value = 0;
+  if (!detail.empty() &&
+      std::from_chars(detail.data(), detail.data() + detail.size(), value).ec == std::errc{}) {
+    stored = value;
+  }
+  error.message = sql::describe_conflict(*failure.statement->fence, stored);
+  return error;
+}
+
+}  // namespace
+
+// --- lifecycle ---------------------------------------------------------------------------
+
+PostgresStore::PostgresStore(const std::string& url, PostgresStoreOptions options) {
+  try {
+    writer_ = std::make_unique<Connection>(url);
+    check_schema(*writer_);
+    writer_->prepare(write_statements());
+    reader_ = std::make_unique<Connection>(url);
+    reader_->prepare(read_statements());
+  } catch (const std::exception& error) {
+    std::string why = error.what();
+    if (why.starts_with("postgres: ")) why.erase(0, 10);
+    throw std::runtime_error("cannot open the PostgreSQL store: " + why);
+  }
+  writes_ = std::make_unique<sql::JobThread<WriteJob>>(
+      options.max_group, [this](std::vector<WriteJob>& group) { apply_group(group); });
+  // Reads answer one by one; taking several per wake-up only saves locking.
+  reads_ = std::make_unique<sql::JobThread<ReadJob>>(
+      16, [this](std::vector<ReadJob>& jobs) { run_reads(jobs); });
+}
+
+PostgresStore::~PostgresStore() {
+  writes_->stop();
+  reads_->stop();
+}
+
+// --- queues ------------------------------------------------------------------------------
+
+void PostgresStore::enqueue_write(WriteJob job) {
+  if (!writes_->push(job)) job.done(closed_error());
+}
+
+template <typename T, typename Query>
+void PostgresStore::enqueue_read(ports::Callback<T> done, Query query) {
+  ReadJob job = [done, query = std::move(query)](Connection& connection) mutable {
+    ports::Result<T> result = ports::Error{ports::ErrorKind::permanent, "not run"};
+    // A read is safe to repeat: once more on a fresh connection when the first one was lost
+    // (a restarted server), so that a restart costs callers nothing.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        connection.ensure_ready();
+        result = ports::Result<T>(query(connection));
+        break;
+      } catch (const PgError& error) {
+        result = to_port_error(error);
+        if (connection.healthy()) break;
+      } catch (const std::exception& error) {  // sql::CorruptRow
+        result =
+            ports::Error{ports::ErrorKind::permanent, std::string("postgres: ") + error.what()};
+        break;
+      }
+    }
+    done(std::move(result));
+  };
+  if (!reads_->push(job)) done(closed_error());
+}
+
+void PostgresStore::run_reads(std::vector<ReadJob>& jobs) {
+  for (auto& job : jobs) job(*reader_);
+}
+
+void PostgresStore::apply_group(std::vector<WriteJob>& group) {
+  std::vector<std::optional<ports::Result<void>>> answers(group.size());
+  std::vector<std::size_t> live(group.size());
+  for (std::size_t i = 0; i < group.size(); ++i) live[i] = i;
+  // A write that fails on its own (a conflict, a bad value) aborts the shared transaction: it
+  // gets its error and the others go again without it. Conflicts are rare (a stale engine), so
+  // the common case is one round trip.
+  while (!live.empty()) {
+    std::optional<PipelineFailure> failure;
+    try {
+      writer_->ensure_ready();
+      failure = run_pipeline(writer_->get(), group, live);
+    } catch (const PgError& error) {
+      // The connection failed: whether the commit landed is unknown, which retryable allows
+      // (bids and events are idempotent; a landed auction write answers conflict on retry).
+      failure = PipelineFailure{std::nullopt, error};
+    }
+    if (!failure) {
+      for (const std::size_t job : live) answers[job] = ports::Result<void>();
+      break;
+    }
+    const ports::Error error = to_port_error(failure->error);
+    if (!failure->statement || error.kind == ports::ErrorKind::retryable) {
+      for (const std::size_t job : live) answers[job] = error;
+      break;
+    }
+    const std::size_t failed = failure->statement->job;
+    answers[failed] = statement_error(*failure);
+    std::erase(live, failed);
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(*answers[i]));
+}
+
+// --- the port ----------------------------------------------------------------------------
+
+void PostgresStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
+  enqueue_write(WriteJob{std::move(batch), std::move(done)});
+}
+
+void PostgresStore::mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) {
+  enqueue_write(WriteJob{std::move(event_ids), std::move(done)});
+}
+
+void PostgresStore::get_auction(const domain::AuctionId& id,
+                                ports::Callback<std::optional<ports::StoredAuction>> done) {
+  enqueue_read(std::move(done), [id](Connection& connection) {
+    Params params;
+    params.bind(1, id.view());
+    const auto result = connection.exec_prepared(kSelectAuction, params);
+    std::optional<ports::StoredAuction> answer;
+    if (PQntuples(result.get()) > 0) answer = sql::read_auction(ResultRow(result.get(), 0));
+    return answer;
+  });
+}
+
+void PostgresStore::list_auctions(const ports::AuctionListQuery& query,
+                                  ports::Callback<std::vector<ports::StoredAuction>> done) {
+  enqueue_read(std::move(done), [query](Connection& connection) {
+    std::vector<ports::StoredAuction> answer;
+    if (query.limit == 0) return answer;
+    Params params;
+    params.bind(1, query.after.view());
+    params.bind(2, sql::limit_param(query.limit));
+    if (query.status) params.bind(3, domain::to_string(*query.status));
+    const auto result =
+        connection.exec_prepared(query.status ? kListAuctionsByStatus : kListAuctions, params);
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      answer.push_back(sql::read_auction(ResultRow(result.get(), row)));
+    }
+    return answer;
+  });
+}
+
+void PostgresStore::get_bid(const domain::BidId& id,
+                            ports::Callback<std::optional<ports::StoredBid>> done) {
+  enqueue_read(std::move(done), [id](Connection& connection) {
+    Params params;
+    params.bind(1, id.view());
+    const auto result = connection.exec_prepared(kSelectBid, params);
+    std::optional<ports::StoredBid> answer;
+    if (PQntuples(result.get()) > 0) answer = sql::read_bid(ResultRow(result.get(), 0));
+    return answer;
+  });
+}
+
+void PostgresStore::find_bid_by_key(const domain::UserId& bidder_id, const std::string& key,
+                                    ports::Callback<std::optional<ports::StoredBid>> done) {
+  enqueue_read(std::move(done), [bidder_id, key](Connection& connection) {
+    std::optional<ports::StoredBid> answer;
+    if (key.empty()) return answer;  // bids without a key are never found by one
+    Params params;
+    params.bind(1, bidder_id.view());
+    params.bind(2, std::string_view(key));
+    const auto result = connection.exec_prepared(kFindBidByKey, params);
+    if (PQntuples(result.get()) > 0) answer = sql::read_bid(ResultRow(result.get(), 0));
+    return answer;
+  });
+}
+
+void PostgresStore::list_bids(const domain::AuctionId& auction_id, std::uint64_t after_position,
+                              std::size_t limit,
+                              ports::Callback<std::vector<ports::StoredBid>> done) {
+  enqueue_read(std::move(done), [auction_id, after_position, limit](Connection& connection) {
+    std::vector<ports::StoredBid> answer;
+    if (limit == 0) return answer;
+    Params params;
+    params.bind(1, auction_id.view());
+    params.bind(2, static_cast<std::int64_t>(after_position));
+    params.bind(3, sql::limit_param(limit));
+    const auto result = connection.exec_prepared(kListBids, params);
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      answer.push_back(sql::read_bid(ResultRow(result.get(), row)));
+    }
+    return answer;
+  });
+}
+
+void PostgresStore::pending_events(std::size_t limit,
+                                   ports::Callback<std::vector<domain::Event>> done) {
+  enqueue_read(std::move(done), [limit](Connection& connection) {
+    std::vector<domain::Event> answer;
+    if (limit == 0) return answer;
+    Params params;
+    params.bind(1, sql::limit_param(limit));
+    const auto result = connection.exec_prepared(kPendingEvents, params);
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      answer.push_back(sql::read_event(ResultRow(result.get(), row)));
+    }
+    return answer;
+  });
+}
+
+}  // namespace gavel::adapters::postgres

@@ -1,0 +1,202 @@
+#include "adapters/postgres/schema.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+namespace gavel::adapters::postgres {
+namespace {
+
+// Version 1. The columns are those of adapters/sql/records.hpp, as in the SQLite store: amounts
+// in minor units and times in microseconds since the epoch (bigint, so every field round-trips
+// exactly), enums by their wire names, the increment table and the accepted-bid history as
+// bytea. Ids compare bytewise (COLLATE "C") so that listing by id pages the same way whatever
+// the database's locale. No foreign keys: a batch may carry bids and events of an auction it
+// does not write (ports/store.hpp).
+//
+// gavel_seq_fence turns a failed seq condition into an error (SQLSTATE GV409), so that the
+// transaction of a pipelined batch aborts on the server without a round trip to the client;
+// DETAIL carries the seq the store holds (empty: no such auction) for the conflict message.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE auctions (
+  id             text COLLATE "C" PRIMARY KEY,
+  status         text NOT NULL,
+  seq            bigint NOT NULL,
+  seller_id      text NOT NULL,
+  title          text NOT NULL,
+  currency       text NOT NULL,
+  starting_price bigint NOT NULL,
+  starts_at      bigint NOT NULL,
+  ends_at        bigint NOT NULL,
+  reserve_price  bigint,
+  buy_now_price  bigint,
+  soft_close     bigint NOT NULL,
+  extension      bigint NOT NULL,
+  max_ends_at    bigint,
+  increment      bytea NOT NULL,
+  result         text NOT NULL,
+  price          bigint NOT NULL,
+  leader_id      text NOT NULL,
+  leader_max     bigint NOT NULL,
+  leader_max_at  bigint NOT NULL,
+  state_ends_at  bigint NOT NULL,
+  events         bigint NOT NULL,
+  accepted       bytea NOT NULL,
+  winner_id      text NOT NULL,
+  final_price    bigint NOT NULL
+);
+CREATE INDEX auctions_by_status ON auctions (status, id);
+
+-- `stored` grows with the order of storing: the first bid stored with an idempotency key is
+-- the one with the smallest.
+CREATE TABLE bids (
+  id              text PRIMARY KEY,
+  auction_id      text NOT NULL,
+  position        bigint NOT NULL,
+  bidder_id       text NOT NULL,
+  amount          bigint NOT NULL,
+  max_amount      bigint,
+  received_at     bigint NOT NULL,
+  accepted        boolean NOT NULL,
+  reason          text NOT NULL,
+  "leading"       boolean NOT NULL,
+  price           bigint NOT NULL,
+  min_next_bid    bigint NOT NULL,
+  event_number    bigint NOT NULL,
+  idempotency_key text NOT NULL,
+  stored          bigint GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX bids_by_position ON bids (auction_id, position, stored);
+CREATE INDEX bids_by_key ON bids (bidder_id, idempotency_key, stored)
+  WHERE idempotency_key <> '';
+
+-- The outbox. A published event keeps its row, so a retried batch carrying it finds its id and
+-- does not put it back; `position` is the order of storing.
+CREATE TABLE outbox (
+  position        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id        text NOT NULL UNIQUE,
+  published       boolean NOT NULL DEFAULT false,
+  type            text NOT NULL,
+  auction_id      text NOT NULL,
+  number          bigint NOT NULL,
+  seq             bigint NOT NULL,
+  at              bigint NOT NULL,
+  bid_id          text NOT NULL,
+  user_id         text NOT NULL,
+  amount          bigint NOT NULL,
+  price           bigint NOT NULL,
+  leader_id       text NOT NULL,
+  previous_leader text NOT NULL,
+  ends_at         bigint NOT NULL,
+  reason          text NOT NULL,
+  min_next_bid    bigint NOT NULL,
+  result          text NOT NULL,
+  note            text NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (position) WHERE NOT published;
+
+CREATE FUNCTION gavel_seq_fence(written bigint, stored bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF written <> 1 THEN
+    RAISE EXCEPTION 'the auction''s seq condition failed'
+      USING ERRCODE = 'GV409', DETAIL = coalesce(stored::text, '');
+  END IF;
+END
+$$;
+)sql";
+
+// Serializes concurrent `gavel migrate` runs on one database (any constant works; this one
+// spells "gavel" in ASCII).
+constexpr const char* kLockKey = "444016780652";
+
+std::string list(const std::vector<int>& versions) {
+  std::string out;
+  for (const int version : versions) out += (out.empty() ? "" : ", ") + std::to_string(version);
+  return out;
+}
+
+SchemaMismatch too_new(int found) {
+  return SchemaMismatch("the database has schema version " + std::to_string(found) +
+                        ", newer than this build knows (" +
+                        std::to_string(latest_schema_version()) + "): run a newer gavel");
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all{{1, "auctions, bids and the outbox", kVersion1}};
+  return all;
+}
+
+int latest_schema_version() {
+  return migrations().back().version;
+}
+
+std::vector<int> applied_versions(Connection& connection) {
+  std::vector<int> versions;
+  const auto exists = connection.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") return versions;
+  const auto rows = connection.exec("SELECT version FROM schema_migrations ORDER BY version");
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    versions.push_back(std::stoi(PQgetvalue(rows.get(), row, 0)));
+  }
+  return versions;
+}
+
+MigrationReport migrate(Connection& connection) {
+  connection.exec("BEGIN");
+  try {
+    connection.exec(std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")");
+    connection.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version integer PRIMARY KEY,"
+        " name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    const std::vector<int> applied = applied_versions(connection);
+    MigrationReport report;
+    report.before = applied.empty() ? 0 : applied.back();
+    if (report.before > latest_schema_version()) throw too_new(report.before);
+    for (const Migration& migration : migrations()) {
+      if (std::binary_search(applied.begin(), applied.end(), migration.version)) continue;
+      connection.exec(migration.sql);
+      Params params;
+      params.bind(1, std::int64_t{migration.version});
+      params.bind(2, std::string_view(migration.name));
+      // A one-off statement: not worth preparing.
+      const ResultPtr inserted(PQexecParams(
+          connection.get(), "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+          nullptr, params.values(), params.lengths(), params.formats(), 0));
+      if (PQresultStatus(inserted.get()) != PGRES_COMMAND_OK) {
+        throw result_error(connection.get(), inserted.get());
+      }
+      report.applied.push_back(migration);
+    }
+    connection.exec("COMMIT");
+    report.after = std::max(report.before, latest_schema_version());
+    return report;
+  } catch (...) {
+    // The transaction may be aborted or the connection gone: the first error is the one to
+    // report.
+    if (PQtransactionStatus(connection.get()) != PQTRANS_IDLE) {
+      PQclear(PQexec(connection.get(), "ROLLBACK"));
+    }
+    throw;
+  }
+}
+
+void check_schema(Connection& connection) {
+  const std::vector<int> applied = applied_versions(connection);
+  if (!applied.empty() && applied.back() > latest_schema_version()) throw too_new(applied.back());
+  std::vector<int> missing;
+  for (const Migration& migration : migrations()) {
+    if (!std::binary_search(applied.begin(), applied.end(), migration.version)) {
+      missing.push_back(migration.version);
+    }
+  }
+  if (missing.empty()) return;
+  throw SchemaMismatch(std::string("the database lacks schema migration") +
+                       (missing.size() > 1 ? "s " : " ") + list(missing) + " of " +
+                       std::to_string(latest_schema_version()) + ": run gavel migrate");
+}
+
+}  // namespace gavel::adapters::postgres
