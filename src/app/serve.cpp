@@ -14,17 +14,11 @@
 #include "adapters/jwt/dev_authenticator.hpp"
 #include "adapters/jwt/http_jwks_fetch.hpp"
 #include "adapters/jwt/jwks_authenticator.hpp"
-#include "adapters/memory/memory_cache.hpp"
-#include "adapters/memory/memory_queue.hpp"
-#include "adapters/memory/memory_topic.hpp"
 #include "adapters/memory/system_clock.hpp"
 #include "adapters/notify/sms_channel.hpp"
 #include "adapters/notify/smtp_channel.hpp"
 #include "adapters/notify/webhook_channel.hpp"
-#include "adapters/sqlite/sqlite_audit_log.hpp"
-#include "adapters/sqlite/sqlite_notice_store.hpp"
-#include "adapters/sqlite/sqlite_store.hpp"
-#include "app/audit.hpp"
+#include "app/backends.hpp"
 #include "app/config.hpp"
 #include "ports/blocking.hpp"
 #include "ports/wire/command_json.hpp"
@@ -206,6 +200,12 @@ std::string engine_metrics(const roles::EngineHost& host) {
   return out.str();
 }
 
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ",") + part;
+  return out;
+}
+
 std::string auditor_metrics(const roles::Auditor& auditor) {
   using roles::append_metric;
   const auto& s = auditor.stats();
@@ -360,15 +360,11 @@ std::unique_ptr<ports::Authenticator> make_authenticator(const Config& config,
 }
 
 void check_supported(const Config& config) {
-  if (config.profile != "embedded") {
-    throw ConfigError("profile: '" + config.profile +
-                      "' is not available yet; only 'embedded' is (see README.md)");
-  }
   const auto has = [&config](const char* role) {
     return std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end();
   };
-  if (config.roles.size() != 4 || !has("gateway") || !has("engine") || !has("notifier") ||
-      !has("auditor")) {
+  if (config.profile == "embedded" && (config.roles.size() != 4 || !has("gateway") ||
+                                       !has("engine") || !has("notifier") || !has("auditor"))) {
     throw ConfigError(
         "roles: the embedded profile keeps its queue and topic in memory, so every role "
         "(gateway, engine, notifier, auditor) runs in one process; separate role processes "
@@ -385,6 +381,41 @@ void check_supported(const Config& config) {
 
 }  // namespace
 
+namespace {
+
+bool runs(const Config& config, std::string_view role) {
+  return std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end();
+}
+
+gateway::GatewayOptions gateway_options(const Config& config, const Backends& backends,
+                                        const Channels& channels,
+                                        adapters::jwt::DevAuthenticator* dev_tokens) {
+  gateway::GatewayOptions options;
+  options.limits.max_body_bytes = config.max_body_bytes;
+  options.limits.max_header_bytes = config.max_header_bytes;
+  options.limits.max_connections = config.max_connections;
+  options.limits.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  options.limits.ws_max_message_bytes = config.ws_max_message_bytes;
+  options.limits.ws_write_queue = config.ws_write_queue;
+  options.rate_per_second = config.rate_per_second;
+  options.rate_burst = config.rate_burst;
+  // A command in a memory queue dies with this process: 202 waits for the durable commit.
+  options.ack_after_commit = !backends.durable_queue;
+  options.notice_channels.clear();
+  for (const auto* channel : channels.list()) {
+    if (channel->name() != "push") options.notice_channels.emplace_back(channel->name());
+  }
+  options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
+  if (dev_tokens != nullptr) {  // POST /v1/auth/dev-token exists in dev mode only
+    options.mint_dev_token = [dev_tokens](const domain::UserId& user, ports::Roles roles) {
+      return dev_tokens->mint(user, roles, kDevTokenTtl);
+    };
+  }
+  return options;
+}
+
+}  // namespace
+
 int run_serve(const std::vector<std::string>& args, char** environment) {
   Config config;
   try {
@@ -397,65 +428,55 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
 
   try {
     roles::set_log_level(*roles::log_level_from_string(config.log_level));
-    fs::create_directories(config.data_dir);
     auto clock = std::make_shared<adapters::memory::SystemClock>();
+    Backends backends = open_backends(config, clock);
     adapters::jwt::DevAuthenticator* dev_tokens = nullptr;
     const auto authenticator = make_authenticator(config, clock, dev_tokens);
-    ports::Authenticator& auth = *authenticator;
-    adapters::memory::MemoryQueue queue{clock};
-    adapters::memory::MemoryTopic topic{clock};
-    adapters::memory::MemoryCache cache;
-    adapters::sqlite::SqliteStore store{fs::path(config.data_dir) / "gavel.db"};
-    adapters::memory::MemoryTopic audit_topic{clock};
-    adapters::sqlite::SqliteAuditLog audit_log{audit_log_path(config.data_dir)};
-    adapters::sqlite::SqliteNoticeStore notices{fs::path(config.data_dir) / "notices.db"};
+    ports::Queue& queue = *backends.queue;
+    ports::Topic& topic = *backends.topic;
+    ports::Topic& audit_topic = *backends.audit_topic;
+    ports::Cache& cache = *backends.cache;
+    ports::Store& store = *backends.store;
+    ports::AuditLog& audit_log = *backends.audit_log;
+    ports::NoticeStore& notices = *backends.notices;
     gateway::WsHub hub;
-
-    // Subscribed before the engine starts: its recovery republishes the outbox.
-    auto audit_feed = audit_topic.subscribe("auditor");
-    roles::Auditor auditor{*audit_feed, audit_log};
-    const Channels channels = make_channels(config, hub, *clock);
-    auto notifier_feed = topic.subscribe("notifier");
-    roles::notifier::NotifierOptions notifier_options;
-    notifier_options.ending_soon_lead = std::chrono::seconds(config.ending_soon_seconds);
-    notifier_options.retry.max_attempts = static_cast<int>(config.notify_max_attempts);
-    notifier_options.facts = facts_from(store);
-    roles::notifier::Notifier notifier{*notifier_feed, notices, channels.list(), *clock,
-                                       notifier_options};
-    auditor.start();
-    notifier.start();
-
-    roles::EngineHost host{queue, store, cache, topic, *clock};
-    host.set_audit_topic(&audit_topic);
     gateway::DecisionWaiters waiters;
-    host.set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
-      waiters.complete(decided);
-    });
-    host.start();
+    const Channels channels = make_channels(config, hub, *clock);
+
+    // Each role this process runs. Subscriptions open before the engine starts: its recovery
+    // republishes the outbox.
+    std::optional<roles::Auditor> auditor;
+    ports::SubscriptionPtr audit_feed;
+    if (runs(config, "auditor")) {
+      audit_feed = audit_topic.subscribe("auditor");
+      auditor.emplace(*audit_feed, audit_log);
+    }
+    std::optional<roles::notifier::Notifier> notifier;
+    ports::SubscriptionPtr notifier_feed;
+    if (runs(config, "notifier")) {
+      notifier_feed = topic.subscribe("notifier");
+      roles::notifier::NotifierOptions notifier_options;
+      notifier_options.ending_soon_lead = std::chrono::seconds(config.ending_soon_seconds);
+      notifier_options.retry.max_attempts = static_cast<int>(config.notify_max_attempts);
+      notifier_options.facts = facts_from(store);
+      notifier.emplace(*notifier_feed, notices, channels.list(), *clock, notifier_options);
+    }
+    std::optional<roles::EngineHost> host;
+    if (runs(config, "engine")) {
+      host.emplace(queue, store, cache, topic, *clock);
+      host->set_audit_topic(&audit_topic);
+      // In one process the engine tells this gateway's waiters directly.
+      host->set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
+        waiters.complete(decided);
+      });
+    }
+    if (auditor) auditor->start();
+    if (notifier) notifier->start();
+    if (host) host->start();
 
     asio::io_context io;
-    gateway::GatewayOptions options;
-    options.limits.max_body_bytes = config.max_body_bytes;
-    options.limits.max_header_bytes = config.max_header_bytes;
-    options.limits.max_connections = config.max_connections;
-    options.limits.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
-    options.limits.ws_max_message_bytes = config.ws_max_message_bytes;
-    options.limits.ws_write_queue = config.ws_write_queue;
-    options.rate_per_second = config.rate_per_second;
-    options.rate_burst = config.rate_burst;
-    options.ack_after_commit = true;  // the embedded queue is memory
-    options.notice_channels.clear();
-    for (const auto* channel : channels.list()) {
-      if (channel->name() != "push") options.notice_channels.emplace_back(channel->name());
-    }
-    options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
-    if (dev_tokens != nullptr) {  // POST /v1/auth/dev-token exists in dev mode only
-      options.mint_dev_token = [dev_tokens](const domain::UserId& user, ports::Roles roles) {
-        return dev_tokens->mint(user, roles, kDevTokenTtl);
-      };
-    }
     std::atomic<bool> ready{true};
-    gateway::GatewayDeps deps{auth,
+    gateway::GatewayDeps deps{*authenticator,
                               queue,
                               cache,
                               store,
@@ -465,18 +486,29 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                               [&ready] { return ready.load(); },
                               [&] {
                                 std::ostringstream extra;
-                                extra << engine_metrics(host) << auditor_metrics(auditor)
-                                      << queue_metrics(queue, clock->now());
-                                notifier.append_metrics(extra);
+                                if (host) extra << engine_metrics(*host);
+                                if (auditor) extra << auditor_metrics(*auditor);
+                                if (backends.memory_queue != nullptr)
+                                  extra << queue_metrics(*backends.memory_queue, clock->now());
+                                if (notifier) notifier->append_metrics(extra);
                                 return extra.str();
                               },
                               &notices,
                               &audit_log,
                               readiness_checks(store, queue, cache, audit_log, notices)};
-    gateway::Gateway gateway{io, deps, options};
+    gateway::Gateway gateway{io, deps, gateway_options(config, backends, channels, dev_tokens)};
     gateway.listen(config.http_host, config.http_port);
-    gateway::TopicPump events{topic.subscribe("gateway"), gateway::fan_out_events(hub)};
+    gateway::TopicPump events{topic.subscribe("gateway-" + gateway.node_id()),
+                              gateway::fan_out_events(hub)};
     events.start();
+    // Decisions made by an engine in another process reach this gateway's waiters through the
+    // audit feed.
+    std::optional<gateway::TopicPump> decisions;
+    if (!host) {
+      decisions.emplace(audit_topic.subscribe("gateway-" + gateway.node_id()),
+                        gateway::complete_waiters(waiters, cache));
+      decisions->start();
+    }
 
     Demo demo{queue, *clock};
     if (config.demo) {
@@ -485,8 +517,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     }
 
     log_line("serving http://" + config.http_host + ":" + std::to_string(gateway.port()) +
-             " (profile " + config.profile + ", data " + config.data_dir + ", " +
-             std::to_string(host.auctions()) + " auctions recovered)");
+             " (profile " + config.profile + ", roles " + join(config.roles) + ", data " +
+             config.data_dir +
+             (host ? ", " + std::to_string(host->auctions()) + " auctions recovered)" : ")"));
     if (config.demo) {
       log_line("demo: auctions " + demo.names() + " and a bidding bot; open http://" +
                config.http_host + ":" + std::to_string(gateway.port()) + "/ in a browser");
@@ -528,11 +561,16 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& worker : workers) worker.join();
-    host.stop();
-    notifier.stop();
-    auditor.stop();
+    if (decisions) decisions->stop();
+    events.stop();
+    if (host) host->stop();
+    if (notifier) notifier->stop();
+    if (auditor) auditor->stop();
     log_line("stopped");
     return 0;
+  } catch (const ConfigError& error) {
+    std::cerr << "gavel serve: " << error.what() << "\n";
+    return 2;
   } catch (const std::exception& error) {
     std::cerr << "gavel serve: " << error.what() << "\n";
     return 1;

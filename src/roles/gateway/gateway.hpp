@@ -125,6 +125,8 @@ class Gateway {
   void on_event(const std::string& event_json) { deps_.hub.publish(event_json); }
 
   const GatewayMetrics& metrics() const { return metrics_; }
+  /// This gateway's name among others (its subscriptions are named after it).
+  const std::string& node_id() const { return options_.node_id; }
 
  private:
   friend class WsSession;

@@ -1,0 +1,46 @@
+#include "app/backends.hpp"
+
+#include <filesystem>
+
+#include "adapters/memory/memory_cache.hpp"
+#include "adapters/memory/memory_topic.hpp"
+#include "adapters/sqlite/sqlite_audit_log.hpp"
+#include "adapters/sqlite/sqlite_notice_store.hpp"
+#include "adapters/sqlite/sqlite_store.hpp"
+#include "app/audit.hpp"
+
+namespace gavel::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// One machine, nothing to install: memory queue, topics and cache; SQLite files in the data
+/// dir.
+Backends embedded(const Config& config, const ports::ClockPtr& clock) {
+  fs::create_directories(config.data_dir);
+  Backends backends;
+  auto queue = std::make_unique<adapters::memory::MemoryQueue>(clock);
+  backends.memory_queue = queue.get();
+  backends.queue = std::move(queue);
+  backends.topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
+  backends.audit_topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
+  backends.cache = std::make_unique<adapters::memory::MemoryCache>();
+  backends.store =
+      std::make_unique<adapters::sqlite::SqliteStore>(fs::path(config.data_dir) / "gavel.db");
+  backends.audit_log =
+      std::make_unique<adapters::sqlite::SqliteAuditLog>(audit_log_path(config.data_dir));
+  backends.notices = std::make_unique<adapters::sqlite::SqliteNoticeStore>(
+      fs::path(config.data_dir) / "notices.db");
+  return backends;
+}
+
+}  // namespace
+
+Backends open_backends(const Config& config, const ports::ClockPtr& clock) {
+  if (config.profile == "embedded") return embedded(config, clock);
+  throw ConfigError("profile: '" + config.profile +
+                    "' is not available yet; only 'embedded' is (see README.md)");
+}
+
+}  // namespace gavel::app

@@ -1,0 +1,39 @@
+#pragma once
+// The adapters a profile plugs into the ports (ARCHITECTURE.md §2): one object owning them
+// all, so `gavel serve` wires roles to ports without knowing which backend is behind them.
+
+#include <memory>
+
+#include "adapters/memory/memory_queue.hpp"
+#include "app/config.hpp"
+#include "ports/audit_log.hpp"
+#include "ports/cache.hpp"
+#include "ports/clock.hpp"
+#include "ports/notice_store.hpp"
+#include "ports/queue.hpp"
+#include "ports/store.hpp"
+#include "ports/topic.hpp"
+
+namespace gavel::app {
+
+struct Backends {
+  std::unique_ptr<ports::Queue> queue;
+  std::unique_ptr<ports::Topic> topic;        ///< auction events
+  std::unique_ptr<ports::Topic> audit_topic;  ///< the audit feed (commands and events)
+  std::unique_ptr<ports::Cache> cache;
+  std::unique_ptr<ports::Store> store;
+  std::unique_ptr<ports::AuditLog> audit_log;
+  std::unique_ptr<ports::NoticeStore> notices;
+  /// Set when the queue is the in-process memory queue: its depth and dead letters are read
+  /// directly for /metrics.
+  adapters::memory::MemoryQueue* memory_queue = nullptr;
+  /// Whether an enqueued command survives this process (a networked queue): then 202 can
+  /// answer at enqueue; otherwise it waits for the engine's durable commit.
+  bool durable_queue = false;
+};
+
+/// The profile's adapters. Throws ConfigError for a profile or setting that cannot be served,
+/// std::runtime_error when a backend cannot be opened.
+Backends open_backends(const Config& config, const ports::ClockPtr& clock);
+
+}  // namespace gavel::app
