@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "adapters/postgres/postgres_audit_log.hpp"
+#include "adapters/postgres/postgres_notice_store.hpp"
 #include "adapters/postgres/postgres_store.hpp"
 #include "contract/postgres_test_db.hpp"
 #include "contract/store_contract.hpp"
@@ -25,15 +27,7 @@ namespace {
 namespace pg = adapters::postgres;
 using adapters::postgres::PostgresStore;
 
-struct PostgresStoreFactory {
-  ports::StorePtr make() {
-    require_test_postgres();
-    if (!test_postgres_url()) return nullptr;  // skipped (or failed): the body does not run
-    database.emplace();
-    return std::make_unique<PostgresStore>(database->url());
-  }
-  std::optional<TestDatabase> database;  // outlives the store: the fixture destroys it first
-};
+using PostgresStoreFactory = PostgresAdapterFactory<PostgresStore>;
 
 }  // namespace
 
@@ -105,15 +99,28 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
-class PostgresStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    require_test_postgres();
-    if (!test_postgres_url()) return;
-    database_.emplace();
-  }
-  std::optional<TestDatabase> database_;
-};
+/// Every version of this build's migrations, ascending.
+std::vector<int> all_versions() {
+  std::vector<int> versions;
+  for (const auto& migration : pg::migrations()) versions.push_back(migration.version);
+  return versions;
+}
+
+/// What each PostgreSQL adapter answers when it opens on `url`: one line each.
+std::vector<std::string> open_failures(const std::string& url) {
+  return {open_failure([&] { PostgresStore store(url); }),
+          open_failure([&] { pg::PostgresAuditLog log(url); }),
+          open_failure([&] { pg::PostgresNoticeStore store(url); })};
+}
+
+/// The same message from each adapter, after its own "cannot open the PostgreSQL <what>: ".
+std::vector<std::string> from_every_adapter(const std::string& why) {
+  return {"cannot open the PostgreSQL store: " + why,
+          "cannot open the PostgreSQL audit log: " + why,
+          "cannot open the PostgreSQL notice store: " + why};
+}
+
+class PostgresStoreTest : public PostgresDatabaseTest {};
 
 class PostgresMigrateTest : public ::testing::Test {
  protected:
@@ -131,30 +138,65 @@ class PostgresMigrateTest : public ::testing::Test {
 
 // --- schema ------------------------------------------------------------------------------
 
-TEST_F(PostgresMigrateTest, TheStoreRefusesAnUnmigratedDatabaseAndNamesTheCommand) {
-  const std::string message = open_failure([&] { PostgresStore store(database_->url()); });
-  EXPECT_EQ(message, "cannot open the PostgreSQL store: the database lacks schema migration 1 of " +
-                         std::to_string(pg::latest_schema_version()) + ": run gavel migrate");
-  EXPECT_TRUE(versions().empty());  // it did not migrate by itself
+TEST_F(PostgresMigrateTest, EveryAdapterRefusesAnUnmigratedDatabaseAndNamesTheCommand) {
+  std::string missing;
+  for (const int version : all_versions()) {
+    missing += (missing.empty() ? "" : ", ") + std::to_string(version);
+  }
+  EXPECT_EQ(
+      open_failures(database_->url()),
+      from_every_adapter("the database lacks schema migrations " + missing + " of " +
+                         std::to_string(pg::latest_schema_version()) + ": run gavel migrate"));
+  EXPECT_TRUE(versions().empty());  // none migrated by itself
+}
+
+// One rule for every adapter: exactly this build's migrations. A database an older build
+// migrated (lacking the newer tables) is refused by all of them, the store included, so that
+// no process of a new build runs against half a schema.
+TEST_F(PostgresMigrateTest, EveryAdapterRefusesADatabaseMissingALaterMigration) {
+  ASSERT_EQ(gavel("migrate --postgres-url " + shell_quote(database_->url())).status, 0);
+  {
+    pg::Connection connection(database_->url());
+    connection.exec("DELETE FROM schema_migrations WHERE version = " +
+                    std::to_string(pg::latest_schema_version()));
+  }
+  EXPECT_EQ(
+      open_failures(database_->url()),
+      from_every_adapter("the database lacks schema migration " +
+                         std::to_string(pg::latest_schema_version()) + " of " +
+                         std::to_string(pg::latest_schema_version()) + ": run gavel migrate"));
 }
 
 TEST_F(PostgresMigrateTest, MigrateAppliesEverythingOnceThenHasNothingToDo) {
   const auto first = gavel("migrate --postgres-url " + shell_quote(database_->url()));
   EXPECT_EQ(first.status, 0) << first.output;
-  EXPECT_EQ(first.output,
+  std::string applied;
+  for (const auto& migration : pg::migrations()) {
+    applied += "gavel migrate: applied " + std::to_string(migration.version) + " (" +
+               migration.name + ")\n";
+  }
+  const std::string latest = std::to_string(pg::latest_schema_version());
+  EXPECT_EQ(first.output, applied + "gavel migrate: schema version 0 -> " + latest + "\n");
+  EXPECT_EQ(versions(), all_versions());
+  EXPECT_EQ(pg::latest_schema_version(), 3);
+  EXPECT_EQ(applied,
             "gavel migrate: applied 1 (auctions, bids and the outbox)\n"
-            "gavel migrate: schema version 0 -> 1\n");
-  EXPECT_EQ(versions(), std::vector<int>{1});
+            "gavel migrate: applied 2 (the audit log)\n"
+            "gavel migrate: applied 3 (the notifier's watches, inboxes, deliveries and "
+            "preferences)\n");
 
   // Again, with the URL from the environment as for gavel serve: nothing to do.
   const auto second = gavel("migrate", "GAVEL_POSTGRES_URL=" + shell_quote(database_->url()));
   EXPECT_EQ(second.status, 0) << second.output;
-  EXPECT_EQ(second.output, "gavel migrate: the database is at schema version 1: nothing to do\n");
-  EXPECT_EQ(versions(), std::vector<int>{1});
+  EXPECT_EQ(second.output,
+            "gavel migrate: the database is at schema version " + latest + ": nothing to do\n");
+  EXPECT_EQ(versions(), all_versions());
 
-  // Now the store opens.
+  // Now every adapter opens.
   PostgresStore store(database_->url());
   EXPECT_EQ(describe(commit(store, {{StoreSamples::write("a1", 0, 1)}, {}, {}})), "ok");
+  pg::PostgresAuditLog log(database_->url());
+  pg::PostgresNoticeStore notices(database_->url());
 }
 
 TEST_F(PostgresMigrateTest, TwoMigrationsAtOnceApplyEachVersionOnce) {
@@ -164,7 +206,7 @@ TEST_F(PostgresMigrateTest, TwoMigrationsAtOnceApplyEachVersionOnce) {
   const auto both =
       gavel("--version", "(" + one + " & a=$!; " + one + " & b=$!; wait $a && wait $b) &&");
   EXPECT_EQ(both.status, 0) << both.output;
-  EXPECT_EQ(versions(), std::vector<int>{1});
+  EXPECT_EQ(versions(), all_versions());
 }
 
 TEST_F(PostgresMigrateTest, MigrateWithoutADatabaseIsAUsageError) {
@@ -184,7 +226,7 @@ TEST_F(PostgresMigrateTest, AnUnreachableServerFailsWithStatusOne) {
   EXPECT_THAT(run.output, ::testing::StartsWith("gavel migrate: postgres: cannot connect: "));
 }
 
-TEST_F(PostgresMigrateTest, ANewerDatabaseIsRefusedByMigrateAndTheStore) {
+TEST_F(PostgresMigrateTest, ANewerDatabaseIsRefusedByMigrateAndEveryAdapter) {
   ASSERT_EQ(gavel("migrate --postgres-url " + shell_quote(database_->url())).status, 0);
   const int future = pg::latest_schema_version() + 1;
   {
@@ -195,8 +237,7 @@ TEST_F(PostgresMigrateTest, ANewerDatabaseIsRefusedByMigrateAndTheStore) {
   const std::string too_new = "the database has schema version " + std::to_string(future) +
                               ", newer than this build knows (" +
                               std::to_string(pg::latest_schema_version()) + "): run a newer gavel";
-  EXPECT_EQ(open_failure([&] { PostgresStore store(database_->url()); }),
-            "cannot open the PostgreSQL store: " + too_new);
+  EXPECT_EQ(open_failures(database_->url()), from_every_adapter(too_new));
   const auto run = gavel("migrate --postgres-url " + shell_quote(database_->url()));
   EXPECT_EQ(run.status, 1);
   EXPECT_EQ(run.output, "gavel migrate: " + too_new + "\n");

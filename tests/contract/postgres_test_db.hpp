@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -89,6 +90,31 @@ class TestDatabase {
   adapters::postgres::Connection admin_;
   std::string name_;
   std::string url_;
+};
+
+/// A contract suite's factory for a PostgreSQL adapter: a new migrated database for the test,
+/// and an `Adapter` on it; made again (by a reopening case), another on the same database.
+template <typename Adapter>
+struct PostgresAdapterFactory {
+  static constexpr bool kDurable = true;
+  std::unique_ptr<Adapter> make() {
+    require_test_postgres();
+    if (!test_postgres_url()) return nullptr;  // skipped (or failed): the body does not run
+    if (!database) database.emplace();
+    return std::make_unique<Adapter>(database->url());
+  }
+  std::optional<TestDatabase> database;  // outlives the adapter: the fixture destroys it first
+};
+
+/// A test with a new migrated database of its own (skipped without a test server).
+class PostgresDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    require_test_postgres();
+    if (!test_postgres_url()) return;
+    database_.emplace();
+  }
+  std::optional<TestDatabase> database_;
 };
 
 }  // namespace gavel::contract

@@ -256,4 +256,25 @@ std::string quote_identifier(std::string_view text) {
   return out + "\"";
 }
 
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::size_t affected_rows(const PGresult* result) {
+  std::size_t rows = 0;
+  const std::string_view text = PQcmdTuples(const_cast<PGresult*>(result));
+  std::from_chars(text.data(), text.data() + text.size(), rows);
+  return rows;
+}
+
 }  // namespace gavel::adapters::postgres

@@ -86,6 +86,16 @@ class ResultRow final : public sql::Row {
   int row_;
 };
 
+/// Every row of `result`, each turned into a value by `read(const ResultRow&)`.
+template <typename Read>
+auto read_rows(const PGresult* result, Read read) {
+  std::vector<decltype(read(ResultRow(result, 0)))> values;
+  const int rows = PQntuples(result);
+  values.reserve(static_cast<std::size_t>(rows));
+  for (int row = 0; row < rows; ++row) values.push_back(read(ResultRow(result, row)));
+  return values;
+}
+
 /// A named statement, prepared once per connection (and again after a reconnect).
 struct PreparedStatement {
   const char* name;
@@ -139,5 +149,12 @@ std::string with_database(const std::string& url, const std::string& database);
 
 /// `text` quoted as an SQL identifier ("a""b").
 std::string quote_identifier(std::string_view text);
+
+/// A text[] literal of `items` (each quoted, with " and \ escaped), to bind as one parameter
+/// cast with ::text[]: a whole list in one statement.
+std::string text_array(const std::vector<std::string>& items);
+
+/// How many rows a command (INSERT, UPDATE...) changed.
+std::size_t affected_rows(const PGresult* result);
 
 }  // namespace gavel::adapters::postgres

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "adapters/postgres/connection.hpp"
-#include "adapters/postgres/schema.hpp"
+#include "adapters/postgres/worker.hpp"
 #include "adapters/sql/records.hpp"
 
 namespace gavel::adapters::postgres {
@@ -88,21 +88,6 @@ std::vector<PreparedStatement> read_statements() {
       {kPendingEvents, std::string("SELECT ") + kEventColumns +
                            " FROM outbox WHERE NOT published ORDER BY position LIMIT $1"},
   };
-}
-
-// A text[] literal: every element quoted, with " and \ escaped.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (const char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
 }
 
 ports::Error closed_error() {
@@ -256,21 +241,14 @@ ports::Error statement_error(const PipelineFailure& failure) {
 
 PostgresStore::PostgresStore(const std::string& url, PostgresStoreOptions options) {
   try {
-    writer_ = std::make_unique<Connection>(url);
-    check_schema(*writer_);
-    writer_->prepare(write_statements());
-    reader_ = std::make_unique<Connection>(url);
-    reader_->prepare(read_statements());
+    writer_ = connect(url, write_statements(), SchemaCheck::yes);
+    reads_ = std::make_unique<Worker>(connect(url, read_statements(), SchemaCheck::no),
+                                      closed_error().message);
   } catch (const std::exception& error) {
-    std::string why = error.what();
-    if (why.starts_with("postgres: ")) why.erase(0, 10);
-    throw std::runtime_error("cannot open the PostgreSQL store: " + why);
+    throw open_failure("store", error);
   }
   writes_ = std::make_unique<sql::JobThread<WriteJob>>(
       options.max_group, [this](std::vector<WriteJob>& group) { apply_group(group); });
-  // Reads answer one by one; taking several per wake-up only saves locking.
-  reads_ = std::make_unique<sql::JobThread<ReadJob>>(
-      16, [this](std::vector<ReadJob>& jobs) { run_reads(jobs); });
 }
 
 PostgresStore::~PostgresStore() {
@@ -286,31 +264,7 @@ void PostgresStore::enqueue_write(WriteJob job) {
 
 template <typename T, typename Query>
 void PostgresStore::enqueue_read(ports::Callback<T> done, Query query) {
-  ReadJob job = [done, query = std::move(query)](Connection& connection) mutable {
-    ports::Result<T> result = ports::Error{ports::ErrorKind::permanent, "not run"};
-    // A read is safe to repeat: once more on a fresh connection when the first one was lost
-    // (a restarted server), so that a restart costs callers nothing.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      try {
-        connection.ensure_ready();
-        result = ports::Result<T>(query(connection));
-        break;
-      } catch (const PgError& error) {
-        result = to_port_error(error);
-        if (connection.healthy()) break;
-      } catch (const std::exception& error) {  // sql::CorruptRow
-        result =
-            ports::Error{ports::ErrorKind::permanent, std::string("postgres: ") + error.what()};
-        break;
-      }
-    }
-    done(std::move(result));
-  };
-  if (!reads_->push(job)) done(closed_error());
-}
-
-void PostgresStore::run_reads(std::vector<ReadJob>& jobs) {
-  for (auto& job : jobs) job(*reader_);
+  reads_->submit(JobMode::read, std::move(done), std::move(query));
 }
 
 void PostgresStore::apply_group(std::vector<WriteJob>& group) {

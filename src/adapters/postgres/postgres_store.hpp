@@ -32,6 +32,7 @@
 namespace gavel::adapters::postgres {
 
 class Connection;
+class Worker;
 
 struct PostgresStoreOptions {
   /// At most this many queued writes share one transaction (1: one transaction per commit).
@@ -70,21 +71,16 @@ class PostgresStore final : public ports::Store {
   };
 
  private:
-  // A read for the reader thread: runs its query on the connection and answers its callback.
-  using ReadJob = std::function<void(Connection&)>;
-
   void enqueue_write(WriteJob job);
   template <typename T, typename Query>
   void enqueue_read(ports::Callback<T> done, Query query);
   // Commits a group of writes and answers each of them.
   void apply_group(std::vector<WriteJob>& group);
-  void run_reads(std::vector<ReadJob>& jobs);
 
   std::unique_ptr<Connection> writer_;  // used only by the writer thread (or the destructor)
-  std::unique_ptr<Connection> reader_;  // used only by the reader thread (or the destructor)
-  // Last: they run jobs on the connections above, so they stop first.
+  std::unique_ptr<Worker> reads_;       // the reader thread and its own connection
+  // Last: it runs jobs on the writer connection, so it stops first.
   std::unique_ptr<sql::JobThread<WriteJob>> writes_;
-  std::unique_ptr<sql::JobThread<ReadJob>> reads_;
 };
 
 }  // namespace gavel::adapters::postgres

@@ -105,6 +105,104 @@ END
 $$;
 )sql";
 
+// Version 2: the audit log (ports/audit_log.hpp), as in SQLite: seq from 1 without gaps, a
+// unique key (dedupe), times in microseconds since the epoch. The triggers make the table
+// append-only for every role that connects (TRUNCATE too, which skips row triggers); a
+// superuser who drops them is what the hash chain catches.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE audit_log (
+  seq         bigint PRIMARY KEY,
+  key         text NOT NULL UNIQUE,
+  auction_id  text COLLATE "C" NOT NULL,
+  kind        text NOT NULL,
+  occurred_at bigint NOT NULL,
+  body        text NOT NULL,
+  prev_hash   text NOT NULL,
+  hash        text NOT NULL
+);
+CREATE INDEX audit_log_by_auction ON audit_log (auction_id, seq);
+
+CREATE FUNCTION gavel_audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION gavel_audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION gavel_audit_log_append_only();
+)sql";
+
+// Version 3: the notifier's state (ports/notice_store.hpp), as in SQLite. `position` columns
+// are identities: the order of first storing, which is the inbox's and the pending queue's
+// order and the participants' "first seen". dead_order numbers dead letters from a sequence so
+// that concurrent settles never share one. Ids compare bytewise (COLLATE "C") so that open
+// watches page the same way whatever the database's locale.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE notice_watches (
+  auction_id       text COLLATE "C" PRIMARY KEY,
+  seller_id        text NOT NULL,
+  ends_at          bigint NOT NULL,
+  ending_soon_sent boolean NOT NULL,
+  finished         boolean NOT NULL
+);
+CREATE INDEX notice_watches_open ON notice_watches (auction_id) WHERE NOT finished;
+CREATE TABLE notice_participants (
+  auction_id text NOT NULL,
+  user_id    text NOT NULL,
+  position   bigint GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (auction_id, user_id)
+);
+CREATE TABLE notice_inbox (
+  position   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id         text NOT NULL UNIQUE,
+  user_id    text NOT NULL,
+  auction_id text NOT NULL,
+  kind       text NOT NULL,
+  subject    text NOT NULL,
+  text       text NOT NULL,
+  html       text NOT NULL,
+  at         bigint NOT NULL,
+  read       boolean NOT NULL
+);
+CREATE INDEX notice_inbox_by_user ON notice_inbox (user_id, position);
+CREATE INDEX notice_inbox_unread ON notice_inbox (user_id) WHERE NOT read;
+CREATE SEQUENCE notice_dead_order;
+CREATE TABLE notice_deliveries (
+  position      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  notice_id     text NOT NULL,
+  channel       text NOT NULL,
+  user_id       text NOT NULL,
+  auction_id    text NOT NULL,
+  kind          text NOT NULL,
+  address       text NOT NULL,
+  subject       text NOT NULL,
+  text          text NOT NULL,
+  html          text NOT NULL,
+  secret        text NOT NULL,
+  state         text NOT NULL,
+  attempts      bigint NOT NULL,
+  first_failure bigint,
+  last_failure  bigint,
+  last_error    text NOT NULL,
+  dead_order    bigint,
+  UNIQUE (notice_id, channel)
+);
+CREATE INDEX notice_deliveries_pending ON notice_deliveries (position) WHERE state = 'pending';
+CREATE INDEX notice_deliveries_dead ON notice_deliveries (dead_order) WHERE state = 'dead';
+CREATE TABLE notice_preferences (
+  user_id        text PRIMARY KEY,
+  webhook        boolean NOT NULL,
+  email          boolean NOT NULL,
+  sms            boolean NOT NULL,
+  email_address  text NOT NULL,
+  phone          text NOT NULL,
+  webhook_url    text NOT NULL,
+  webhook_secret text NOT NULL
+);
+)sql";
+
 // Serializes concurrent `gavel migrate` runs on one database (any constant works; this one
 // spells "gavel" in ASCII).
 constexpr const char* kLockKey = "444016780652";
@@ -124,7 +222,11 @@ SchemaMismatch too_new(int found) {
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all{{1, "auctions, bids and the outbox", kVersion1}};
+  static const std::vector<Migration> all{
+      {1, "auctions, bids and the outbox", kVersion1},
+      {2, "the audit log", kVersion2},
+      {3, "the notifier's watches, inboxes, deliveries and preferences", kVersion3},
+  };
   return all;
 }
 

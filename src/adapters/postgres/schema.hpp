@@ -1,7 +1,9 @@
 #pragma once
-// The PostgreSQL store's tables, as versioned migrations. `gavel migrate` applies the pending
-// ones; the store only checks at start and refuses a database that lacks one or is newer than
-// this build, so a schema change is always a deliberate step of the operator.
+// The PostgreSQL adapters' tables (the store's, the audit log's and the notice store's), as one
+// list of versioned migrations. `gavel migrate` applies the pending ones; each adapter only
+// checks at start, with one rule for all of them: the database must have exactly this build's
+// migrations (none missing, none newer), so a schema change is always a deliberate step of the
+// operator and every process of one build sees the same schema.
 //
 // Applied versions are rows of schema_migrations (version, name, applied_at). migrate() runs in
 // one transaction under an advisory lock, so two at once are safe: the second waits and then

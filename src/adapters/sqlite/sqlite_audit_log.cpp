@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "adapters/sql/audit_records.hpp"
 #include "adapters/sqlite/connection.hpp"
 #include "adapters/sqlite/schema.hpp"
 #include "ports/wire/audit_chain.hpp"
@@ -40,10 +41,10 @@ const std::vector<Migration>& audit_migrations() {
   return all;
 }
 
-constexpr const char* kColumns = "seq, key, auction_id, kind, occurred_at, body, prev_hash, hash";
+using sql::kAuditColumns;
 
 const std::string& insert_sql() {
-  static const std::string sql = std::string("INSERT INTO audit_log (") + kColumns +
+  static const std::string sql = std::string("INSERT INTO audit_log (") + kAuditColumns +
                                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
   return sql;
 }
@@ -59,15 +60,15 @@ const std::string& head_sql() {
 }
 
 const std::string& entries_sql() {
-  static const std::string sql =
-      std::string("SELECT ") + kColumns + " FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+  static const std::string sql = std::string("SELECT ") + kAuditColumns +
+                                 " FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2";
   return sql;
 }
 
 // Served by the index (auction_id, seq).
 const std::string& entries_for_auction_sql() {
   static const std::string sql =
-      std::string("SELECT ") + kColumns +
+      std::string("SELECT ") + kAuditColumns +
       " FROM audit_log WHERE auction_id = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2";
   return sql;
 }
@@ -80,24 +81,6 @@ ports::Error closed_error() {
 std::int64_t to_sql_int(std::uint64_t value) {
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   return static_cast<std::int64_t>(value > kMax ? kMax : value);
-}
-
-ports::AuditEntry read_entry(Statement& statement) {
-  ports::AuditEntry entry;
-  entry.seq = static_cast<std::uint64_t>(statement.column_int64(0));
-  entry.key = std::string(statement.column_text(1));
-  const std::string_view auction_id = statement.column_text(2);
-  if (auction_id.size() > domain::kMaxIdLength) {
-    throw CorruptRow("audit entry " + std::to_string(entry.seq) + " has an auction id of " +
-                     std::to_string(auction_id.size()) + " bytes");
-  }
-  entry.auction_id = domain::AuctionId{auction_id};
-  entry.kind = std::string(statement.column_text(3));
-  entry.occurred_at = domain::Timestamp{domain::Duration{statement.column_int64(4)}};
-  entry.body = std::string(statement.column_text(5));
-  entry.prev_hash = std::string(statement.column_text(6));
-  entry.hash = std::string(statement.column_text(7));
-  return entry;
 }
 
 ports::AuditHead read_head(Connection& connection) {
@@ -150,7 +133,7 @@ ports::Result<std::vector<ports::AuditAppendOutcome>> append_all(
 
 std::vector<ports::AuditEntry> read_page(Statement& statement) {
   std::vector<ports::AuditEntry> page;
-  while (statement.step()) page.push_back(read_entry(statement));
+  while (statement.step()) page.push_back(sql::read_audit_entry(statement));
   return page;
 }
 

@@ -8,11 +8,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "adapters/sql/notice_records.hpp"
 #include "adapters/sqlite/connection.hpp"
 #include "adapters/sqlite/schema.hpp"
 
 namespace gavel::adapters::sqlite {
 namespace {
+
+using sql::kDeliveryColumns;
+using sql::state_name;
 
 // Times are microseconds since the epoch; an absent failure time is NULL.
 constexpr const char* kVersion1 = R"sql(
@@ -82,20 +86,8 @@ const std::vector<Migration>& notice_migrations() {
   return list;
 }
 
-constexpr const char* kDeliveryColumns =
-    "notice_id, channel, user_id, auction_id, kind, address, subject, text, html, secret, state, "
-    "attempts, first_failure, last_failure, last_error";
-
 std::int64_t micros(domain::Timestamp at) {
   return at.time_since_epoch().count();
-}
-
-domain::Timestamp from_micros(std::int64_t value) {
-  return domain::Timestamp{domain::Duration{value}};
-}
-
-std::optional<std::int64_t> optional_micros(const std::optional<domain::Timestamp>& at) {
-  return at ? std::optional(micros(*at)) : std::nullopt;
 }
 
 std::int64_t sql_limit(std::size_t limit) {
@@ -103,58 +95,12 @@ std::int64_t sql_limit(std::size_t limit) {
   return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
 }
 
-template <typename Id>
-Id id_column(const Statement& statement, int column) {
-  const std::string_view text = statement.column_text(column);
-  if (text.size() > domain::kMaxIdLength) throw CorruptRow("id longer than 64 bytes");
-  return Id{text};
-}
-
-std::string_view state_name(ports::DeliveryState state) {
-  switch (state) {
-    case ports::DeliveryState::pending:
-      return "pending";
-    case ports::DeliveryState::sent:
-      return "sent";
-    case ports::DeliveryState::dead:
-      return "dead";
-  }
-  return "pending";
-}
-
-ports::DeliveryState parse_state(std::string_view name) {
-  if (name == "pending") return ports::DeliveryState::pending;
-  if (name == "sent") return ports::DeliveryState::sent;
-  if (name == "dead") return ports::DeliveryState::dead;
-  throw CorruptRow("unknown delivery state " + std::string(name));
-}
-
-ports::DeliveryRecord read_delivery(const Statement& row) {
-  ports::DeliveryRecord record;
-  record.notice.id = row.column_text(0);
-  record.channel = row.column_text(1);
-  record.notice.user_id = id_column<domain::UserId>(row, 2);
-  record.notice.auction_id = id_column<domain::AuctionId>(row, 3);
-  record.notice.kind = row.column_text(4);
-  record.notice.address = row.column_text(5);
-  record.notice.subject = row.column_text(6);
-  record.notice.text = row.column_text(7);
-  record.notice.html = row.column_text(8);
-  record.notice.secret = row.column_text(9);
-  record.state = parse_state(row.column_text(10));
-  record.attempts = static_cast<int>(row.column_int64(11));
-  if (auto at = row.column_optional_int64(12)) record.first_failure = from_micros(*at);
-  if (auto at = row.column_optional_int64(13)) record.last_failure = from_micros(*at);
-  record.last_error = row.column_text(14);
-  return record;
-}
-
 std::vector<ports::DeliveryRecord> read_deliveries(Connection& connection, const std::string& sql,
                                                    std::size_t limit) {
   auto statement = connection.prepare(sql);
   statement->bind(1, sql_limit(limit));
   std::vector<ports::DeliveryRecord> records;
-  while (statement->step()) records.push_back(read_delivery(*statement));
+  while (statement->step()) records.push_back(sql::read_delivery(*statement));
   return records;
 }
 
@@ -168,15 +114,15 @@ std::optional<ports::AuctionWatch> read_watch(Connection& connection,
     if (!statement->step()) return std::nullopt;
     watch.emplace();
     watch->auction_id = auction_id;
-    watch->seller_id = id_column<domain::UserId>(*statement, 0);
-    watch->ends_at = from_micros(statement->column_int64(1));
+    watch->seller_id = sql::user_id_column(*statement, 0);
+    watch->ends_at = domain::Timestamp{domain::Duration{statement->column_int64(1)}};
     watch->ending_soon_sent = statement->column_int64(2) != 0;
     watch->finished = statement->column_int64(3) != 0;
   }
   auto statement = connection.prepare(
       "SELECT user_id FROM participants WHERE auction_id = ?1 ORDER BY position");
   statement->bind(1, auction_id.view());
-  while (statement->step()) watch->participants.push_back(id_column<domain::UserId>(*statement, 0));
+  while (statement->step()) watch->participants.push_back(sql::user_id_column(*statement, 0));
   return watch;
 }
 
@@ -208,19 +154,10 @@ void write_watch(Connection& connection, const ports::AuctionWatch& watch) {
 }
 
 void write_inbox(Connection& connection, const ports::InboxNotice& entry) {
-  auto statement = connection.prepare(
-      "INSERT OR IGNORE INTO inbox (id, user_id, auction_id, kind, subject, text, html, at, read) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  const auto& notice = entry.notice;
-  statement->bind(1, notice.id);
-  statement->bind(2, notice.user_id.view());
-  statement->bind(3, notice.auction_id.view());
-  statement->bind(4, notice.kind);
-  statement->bind(5, notice.subject);
-  statement->bind(6, notice.text);
-  statement->bind(7, notice.html);
-  statement->bind(8, micros(entry.at));
-  statement->bind(9, std::int64_t{entry.read});
+  auto statement =
+      connection.prepare(std::string("INSERT OR IGNORE INTO inbox (") + sql::kInboxColumns +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  sql::bind_inbox(*statement, entry);
   statement->step();
 }
 
@@ -229,36 +166,8 @@ void write_delivery(Connection& connection, const ports::DeliveryRecord& record)
       connection.prepare(std::string("INSERT OR IGNORE INTO deliveries (") + kDeliveryColumns +
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                          "'pending', ?11, ?12, ?13, ?14)");
-  const auto& notice = record.notice;
-  statement->bind(1, notice.id);
-  statement->bind(2, record.channel);
-  statement->bind(3, notice.user_id.view());
-  statement->bind(4, notice.auction_id.view());
-  statement->bind(5, notice.kind);
-  statement->bind(6, notice.address);
-  statement->bind(7, notice.subject);
-  statement->bind(8, notice.text);
-  statement->bind(9, notice.html);
-  statement->bind(10, notice.secret);
-  statement->bind(11, std::int64_t{record.attempts});
-  statement->bind(12, optional_micros(record.first_failure));
-  statement->bind(13, optional_micros(record.last_failure));
-  statement->bind(14, record.last_error);
+  sql::bind_delivery(*statement, record);
   statement->step();
-}
-
-ports::InboxNotice read_inbox_row(const Statement& row) {
-  ports::InboxNotice entry;
-  entry.notice.id = row.column_text(0);
-  entry.notice.user_id = id_column<domain::UserId>(row, 1);
-  entry.notice.auction_id = id_column<domain::AuctionId>(row, 2);
-  entry.notice.kind = row.column_text(3);
-  entry.notice.subject = row.column_text(4);
-  entry.notice.text = row.column_text(5);
-  entry.notice.html = row.column_text(6);
-  entry.at = from_micros(row.column_int64(7));
-  entry.read = row.column_int64(8) != 0;
-  return entry;
 }
 
 ports::InboxPage read_inbox(Connection& connection, const ports::InboxQuery& query) {
@@ -273,15 +182,15 @@ ports::InboxPage read_inbox(Connection& connection, const ports::InboxQuery& que
   // One more row than asked tells whether another page follows. An unknown `before` (or one of
   // another user) matches no position, so the page is empty, as in the memory store.
   auto statement = connection.prepare(
-      "SELECT id, user_id, auction_id, kind, subject, text, html, at, read FROM inbox "
-      "WHERE user_id = ?1 AND (?2 IS NULL OR position < (SELECT position FROM inbox "
+      std::string("SELECT ") + sql::kInboxColumns +
+      " FROM inbox WHERE user_id = ?1 AND (?2 IS NULL OR position < (SELECT position FROM inbox "
       "WHERE id = ?2 AND user_id = ?1)) ORDER BY position DESC LIMIT ?3");
   statement->bind(1, query.user_id.view());
   if (query.before) statement->bind(2, *query.before);
   statement->bind(
       3, sql_limit(query.limit == std::numeric_limits<std::size_t>::max() ? query.limit
                                                                           : query.limit + 1));
-  while (statement->step()) page.notices.push_back(read_inbox_row(*statement));
+  while (statement->step()) page.notices.push_back(sql::read_inbox_notice(*statement));
   if (page.notices.size() > query.limit) {
     page.notices.pop_back();
     page.next = page.notices.back().notice.id;
@@ -335,35 +244,19 @@ void write_outcome(Connection& connection, const ports::DeliveryOutcome& outcome
 }
 
 ports::Preferences read_preferences(Connection& connection, const domain::UserId& user_id) {
-  auto statement = connection.prepare(
-      "SELECT webhook, email, sms, email_address, phone, webhook_url, webhook_secret "
-      "FROM preferences WHERE user_id = ?1");
+  auto statement = connection.prepare(std::string("SELECT ") + sql::kPreferenceColumns +
+                                      " FROM preferences WHERE user_id = ?1");
   statement->bind(1, user_id.view());
-  ports::Preferences preferences;
-  if (!statement->step()) return preferences;
-  preferences.webhook = statement->column_int64(0) != 0;
-  preferences.email = statement->column_int64(1) != 0;
-  preferences.sms = statement->column_int64(2) != 0;
-  preferences.email_address = statement->column_text(3);
-  preferences.phone = statement->column_text(4);
-  preferences.webhook_url = statement->column_text(5);
-  preferences.webhook_secret = statement->column_text(6);
-  return preferences;
+  if (!statement->step()) return {};
+  return sql::read_preferences(*statement);
 }
 
 void write_preferences(Connection& connection, const domain::UserId& user_id,
                        const ports::Preferences& preferences) {
-  auto statement = connection.prepare(
-      "INSERT OR REPLACE INTO preferences (user_id, webhook, email, sms, email_address, phone, "
-      "webhook_url, webhook_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  statement->bind(1, user_id.view());
-  statement->bind(2, std::int64_t{preferences.webhook});
-  statement->bind(3, std::int64_t{preferences.email});
-  statement->bind(4, std::int64_t{preferences.sms});
-  statement->bind(5, preferences.email_address);
-  statement->bind(6, preferences.phone);
-  statement->bind(7, preferences.webhook_url);
-  statement->bind(8, preferences.webhook_secret);
+  auto statement =
+      connection.prepare(std::string("INSERT OR REPLACE INTO preferences (user_id, ") +
+                         sql::kPreferenceColumns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  sql::bind_preferences(*statement, user_id, preferences);
   statement->step();
 }
 
@@ -465,7 +358,7 @@ void SqliteNoticeStore::record(ports::NoticeBatch batch,
                                           "?2 AND state = 'pending'");
       statement->bind(1, record.notice.id);
       statement->bind(2, record.channel);
-      if (statement->step()) pending.push_back(read_delivery(*statement));
+      if (statement->step()) pending.push_back(sql::read_delivery(*statement));
     }
     return pending;
   });
@@ -487,9 +380,10 @@ void SqliteNoticeStore::list_open_watches(const domain::AuctionId& after, std::s
           "ORDER BY auction_id LIMIT ?2");
       statement->bind(1, after.view());
       statement->bind(2, sql_limit(limit));
-      while (statement->step()) ids.push_back(id_column<domain::AuctionId>(*statement, 0));
+      while (statement->step()) ids.push_back(sql::auction_id_column(*statement, 0));
     }
     std::vector<ports::AuctionWatch> watches;
+    watches.reserve(ids.size());
     for (const auto& id : ids) watches.push_back(*read_watch(connection, id));
     return watches;
   });

@@ -1,0 +1,177 @@
+#include "adapters/postgres/postgres_audit_log.hpp"
+
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "adapters/postgres/connection.hpp"
+#include "adapters/postgres/worker.hpp"
+#include "adapters/sql/audit_records.hpp"
+#include "adapters/sql/records.hpp"
+#include "ports/wire/audit_chain.hpp"
+
+namespace gavel::adapters::postgres {
+namespace {
+
+// Serializes appends on one database, across processes. Not the migrations' key (schema.cpp):
+// an append must not wait for a migration's whole transaction, nor the other way round.
+constexpr const char* kAppendLockKey = "444016780653";
+
+using sql::kAuditColumns;
+
+constexpr const char* kLock = "gavel_audit_lock";
+constexpr const char* kHead = "gavel_audit_head";
+constexpr const char* kKnownKeys = "gavel_audit_known_keys";
+constexpr const char* kInsert = "gavel_audit_insert";
+constexpr const char* kEntries = "gavel_audit_entries";
+constexpr const char* kEntriesForAuction = "gavel_audit_entries_for_auction";
+
+// The head is read by both threads: the writer under the lock, the reader for head().
+PreparedStatement head_statement() {
+  return {kHead, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"};
+}
+
+std::vector<PreparedStatement> write_statements() {
+  return {
+      {kLock, std::string("SELECT pg_advisory_xact_lock(") + kAppendLockKey + ")"},
+      head_statement(),
+      {kKnownKeys, "SELECT key, seq FROM audit_log WHERE key = ANY($1::text[])"},
+      // Every new entry of an append in one statement: one array per column.
+      {kInsert, std::string("INSERT INTO audit_log (") + kAuditColumns +
+                    ") SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+                    " $5::bigint[], $6::text[], $7::text[], $8::text[])"},
+  };
+}
+
+std::vector<PreparedStatement> read_statements() {
+  const std::string select = std::string("SELECT ") + kAuditColumns + " FROM audit_log WHERE ";
+  return {
+      head_statement(),
+      {kEntries, select + "seq > $1 ORDER BY seq LIMIT $2"},
+      // Served by the index (auction_id, seq).
+      {kEntriesForAuction, select + "auction_id = $3 AND seq > $1 ORDER BY seq LIMIT $2"},
+  };
+}
+
+ports::AuditHead read_head(Connection& connection) {
+  const auto result = connection.exec_prepared(kHead, Params{});
+  if (PQntuples(result.get()) == 0) return wire::empty_head();
+  const ResultRow row(result.get(), 0);
+  return {static_cast<std::uint64_t>(row.column_int64(0)), std::string(row.column_text(1))};
+}
+
+std::vector<ports::AuditEntry> read_page(Connection& connection, const char* statement,
+                                         const Params& params) {
+  const auto result = connection.exec_prepared(statement, params);
+  return read_rows(result.get(), sql::read_audit_entry);
+}
+
+// The seq of each key of `entries` already in the log.
+std::unordered_map<std::string, std::uint64_t> known_keys(
+    Connection& connection, const std::vector<ports::AuditAppend>& entries) {
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  for (const auto& append : entries) keys.push_back(append.key);
+  Params params;
+  params.bind(1, std::string_view(text_array(keys)));
+  const auto result = connection.exec_prepared(kKnownKeys, params);
+  std::unordered_map<std::string, std::uint64_t> known;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    const ResultRow values(result.get(), row);
+    known.emplace(values.column_text(0), static_cast<std::uint64_t>(values.column_int64(1)));
+  }
+  return known;
+}
+
+void insert(Connection& connection, const std::vector<ports::AuditEntry>& chained) {
+  std::vector<std::vector<std::string>> columns(8);
+  for (const auto& entry : chained) {
+    columns[0].push_back(std::to_string(entry.seq));
+    columns[1].push_back(entry.key);
+    columns[2].push_back(entry.auction_id.str());
+    columns[3].push_back(entry.kind);
+    columns[4].push_back(std::to_string(entry.occurred_at.time_since_epoch().count()));
+    columns[5].push_back(entry.body);
+    columns[6].push_back(entry.prev_hash);
+    columns[7].push_back(entry.hash);
+  }
+  Params params;
+  for (std::size_t column = 0; column < columns.size(); ++column) {
+    params.bind(static_cast<int>(column) + 1, std::string_view(text_array(columns[column])));
+  }
+  connection.exec_prepared(kInsert, params);
+}
+
+// Runs inside the append's transaction. The lock comes first, and the head is read by a later
+// statement: in READ COMMITTED each statement sees what was committed before it began, so the
+// head read after the lock includes the previous holder's entries.
+std::vector<ports::AuditAppendOutcome> append_all(Connection& connection,
+                                                  const std::vector<ports::AuditAppend>& entries) {
+  connection.exec_prepared(kLock, Params{});
+  ports::AuditHead head = read_head(connection);
+  auto known = known_keys(connection, entries);
+  std::vector<ports::AuditAppendOutcome> outcomes;
+  std::vector<ports::AuditEntry> chained;
+  for (const auto& append : entries) {
+    // `known` also learns the keys chained earlier in this call.
+    if (const auto found = known.find(append.key); found != known.end()) {
+      outcomes.push_back({found->second, true});
+      continue;
+    }
+    auto entry = wire::chain_entry(head, append);
+    if (!entry) throw JobRefused(entry.error());
+    head = {entry.value().seq, entry.value().hash};
+    known.emplace(append.key, head.seq);
+    outcomes.push_back({head.seq, false});
+    chained.push_back(std::move(entry.value()));
+  }
+  if (!chained.empty()) insert(connection, chained);
+  return outcomes;
+}
+
+}  // namespace
+
+PostgresAuditLog::PostgresAuditLog(const std::string& url) {
+  std::tie(writes_, reads_) = open_workers(url, "audit log", write_statements(), read_statements());
+}
+
+PostgresAuditLog::~PostgresAuditLog() = default;
+
+void PostgresAuditLog::append(std::vector<ports::AuditAppend> entries,
+                              ports::Callback<std::vector<ports::AuditAppendOutcome>> done) {
+  writes_->submit(JobMode::transaction, std::move(done),
+                  [entries = std::move(entries)](Connection& connection) {
+                    return append_all(connection, entries);
+                  });
+}
+
+void PostgresAuditLog::entries_for_auction(const domain::AuctionId& auction_id,
+                                           std::uint64_t after_seq, std::size_t limit,
+                                           ports::Callback<std::vector<ports::AuditEntry>> done) {
+  reads_->submit(JobMode::read, std::move(done),
+                 [auction_id, after_seq, limit](Connection& connection) {
+                   Params params;
+                   params.bind(1, sql::limit_param(after_seq));
+                   params.bind(2, sql::limit_param(limit));
+                   params.bind(3, auction_id.view());
+                   return read_page(connection, kEntriesForAuction, params);
+                 });
+}
+
+void PostgresAuditLog::entries(std::uint64_t after_seq, std::size_t limit,
+                               ports::Callback<std::vector<ports::AuditEntry>> done) {
+  reads_->submit(JobMode::read, std::move(done), [after_seq, limit](Connection& connection) {
+    Params params;
+    params.bind(1, sql::limit_param(after_seq));
+    params.bind(2, sql::limit_param(limit));
+    return read_page(connection, kEntries, params);
+  });
+}
+
+void PostgresAuditLog::head(ports::Callback<ports::AuditHead> done) {
+  reads_->submit(JobMode::read, std::move(done),
+                 [](Connection& connection) { return read_head(connection); });
+}
+
+}  // namespace gavel::adapters::postgres
