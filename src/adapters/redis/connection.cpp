@@ -1,6 +1,8 @@
 #include "adapters/redis/connection.hpp"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -187,6 +189,13 @@ void Connection::interrupt() {
   std::lock_guard lock(fd_mutex_);
   interrupted_ = true;
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void block_sigpipe_in_this_thread() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::string reply_text(const redisReply& reply) {

@@ -88,6 +88,12 @@ class Connection {
   std::unordered_map<const void*, std::string> script_shas_;
 };
 
+/// Blocks SIGPIPE in the calling thread. hiredis writes with write(2): a server that went away
+/// (or a socket shut by interrupt()) would otherwise kill the process; with the signal blocked
+/// the write fails with EPIPE and the connection reports a retryable error. Every thread that
+/// owns a Connection calls this first.
+void block_sigpipe_in_this_thread();
+
 // --- reading replies ----------------------------------------------------------------------
 
 /// The text of a string, status or integer reply; empty for nil.

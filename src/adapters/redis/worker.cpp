@@ -56,6 +56,7 @@ bool Worker::run(Job job, std::chrono::milliseconds timeout) {
 }
 
 void Worker::loop(const std::shared_ptr<State>& state) {
+  block_sigpipe_in_this_thread();
   std::unique_lock lock(state->mutex);
   for (;;) {
     state->wake.wait(lock, [&] { return state->stopping || !state->jobs.empty(); });
@@ -88,6 +89,7 @@ WakeListener::~WakeListener() {
 }
 
 void WakeListener::loop() {
+  block_sigpipe_in_this_thread();
   const auto stopping = [this] {
     std::lock_guard lock(mutex_);
     return stopping_;

@@ -1,0 +1,464 @@
+#include "adapters/redis/redis_queue.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <string_view>
+#include <utility>
+
+#include "adapters/redis/adapter_core.hpp"
+
+namespace gavel::adapters::redis {
+
+namespace {
+
+// Shared by every queue script. ARGV[1]: key base, ARGV[2]: now (µs), ARGV[3]: max deliveries;
+// each script's own arguments follow.
+constexpr std::string_view kPrelude = R"lua(
+local base, now, max_deliveries = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function msg(id) return base .. 'm:' .. id end
+
+-- Restores: a key is in `ready` (by its head's seq) iff it has visible messages and none in
+-- flight.
+local function refresh(key)
+  redis.call('ZREM', base .. 'ready', key)
+  if redis.call('HEXISTS', base .. 'busy', key) == 0 then
+    local head = redis.call('ZRANGE', base .. 'k:' .. key, 0, 0, 'WITHSCORES')
+    if head[1] then redis.call('ZADD', base .. 'ready', head[2], key) end
+  end
+end
+
+-- Makes a stored message visible at its seq.
+local function enqueue(id)
+  local fields = redis.call('HMGET', msg(id), 'k', 'seq')
+  redis.call('HDEL', msg(id), 'r')
+  redis.call('ZADD', base .. 'k:' .. fields[1], fields[2], id)
+  refresh(fields[1])
+end
+
+-- Takes a message out of flight; answers its key (the caller refreshes it).
+local function land(id)
+  local key = redis.call('HGET', msg(id), 'k')
+  redis.call('ZREM', base .. 'inflight', id)
+  redis.call('HDEL', msg(id), 'r')
+  if redis.call('HINCRBY', base .. 'busy', key, -1) <= 0 then
+    redis.call('HDEL', base .. 'busy', key)
+  end
+  return key
+end
+
+local function to_dead(id, reason, at)
+  local f = redis.call('HMGET', msg(id), 'k', 'd', 't', 'b', 'n', 'ff')
+  local entry = redis.call('XADD', base .. 'dlq', '*', 'id', id, 'k', f[1], 'd', f[2], 't', f[3],
+                           'b', f[4], 'n', f[5], 'reason', reason, 'ff', f[6] or at, 'lf', at)
+  redis.call('HSET', base .. 'dlqidx', id, entry)
+  redis.call('DEL', msg(id))
+end
+
+-- A landed message failed at `at`: back to the queue, or dead once out of deliveries.
+local function fail(id, reason, at)
+  redis.call('HSETNX', msg(id), 'ff', at)
+  if tonumber(redis.call('HGET', msg(id), 'n')) >= max_deliveries then
+    to_dead(id, reason, at)
+  else
+    enqueue(id)
+  end
+end
+
+local function wake() redis.call('PUBLISH', base .. 'wake', '1') end
+
+-- Deliveries whose visibility ended come back (or die), failing at that end.
+local function reclaim()
+  local expired = redis.call('ZRANGEBYSCORE', base .. 'inflight', '-inf', now, 'WITHSCORES',
+                             'LIMIT', 0, 1000)
+  for i = 1, #expired, 2 do
+    local id = expired[i]
+    local key = land(id)
+    fail(id, 'max deliveries exceeded', expired[i + 1])
+    refresh(key)
+  end
+  if #expired > 0 then wake() end
+end
+)lua";
+
+// ARGV[4]: lateness cutoff, [5]: dedup cutoff, [6]: dedup key TTL ms; then (ordering key,
+// dedup id, event time, body) per message. Checks every message before writing any: a late
+// one refuses the whole call. Answers (message id, duplicate 0/1) per message.
+constexpr std::string_view kSend = R"lua(
+local count = (#ARGV - 6) / 4
+local answers, first_in_call = {}, {}
+for i = 1, count do
+  local o = 6 + (i - 1) * 4
+  local dedup, t = ARGV[o + 2], ARGV[o + 3]
+  local duplicate = false
+  if dedup ~= '' then
+    local seen = redis.call('GET', base .. 'dd:' .. dedup)
+    if seen then
+      local at, id = string.match(seen, '^(%d+)|(.*)$')
+      if tonumber(at) > tonumber(ARGV[5]) then duplicate = id end
+    end
+    if not duplicate and first_in_call[dedup] then duplicate = first_in_call[dedup] end
+    if not duplicate then first_in_call[dedup] = i end
+  end
+  if not duplicate and tonumber(t) < tonumber(ARGV[4]) then
+    return redis.error_reply('LATE message ' .. i .. ' has an event_time older than the ' ..
+                             "queue's lateness bound")
+  end
+  answers[i] = duplicate
+end
+local out = {}
+for i = 1, count do
+  local o = 6 + (i - 1) * 4
+  local duplicate = answers[i]
+  if type(duplicate) == 'number' then
+    out[i] = {out[duplicate][1], 1}
+  elseif duplicate then
+    out[i] = {duplicate, 1}
+  else
+    local key, dedup, t, body = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4]
+    local id = 'm-' .. redis.call('INCR', base .. 'ids')
+    redis.call('HSET', msg(id), 'k', key, 'd', dedup, 't', t, 'b', body, 'n', 0,
+               'seq', redis.call('INCR', base .. 'seq'))
+    if dedup ~= '' then
+      redis.call('SET', base .. 'dd:' .. dedup, now .. '|' .. id, 'PX', ARGV[6])
+    end
+    redis.call('ZADD', base .. 'undelivered', t, id)
+    enqueue(id)
+    out[i] = {id, 0}
+  end
+end
+if count > 0 then wake() end
+return out
+)lua";
+
+// ARGV[4]: max messages, [5]: visibility end. Oldest head first; a key taken may go on within
+// the call. Answers {deliveries, earliest visibility end or nil}.
+constexpr std::string_view kReceive = R"lua(
+reclaim()
+local max, deadline = tonumber(ARGV[4]), ARGV[5]
+local out, taken = {}, {}
+while #out < max do
+  local key = redis.call('ZRANGE', base .. 'ready', 0, 0)[1]
+  if not key then break end
+  local visible = base .. 'k:' .. key
+  local id = redis.call('ZRANGE', visible, 0, 0)[1]
+  redis.call('ZREM', visible, id)
+  redis.call('HINCRBY', base .. 'busy', key, 1)
+  local n = redis.call('HINCRBY', msg(id), 'n', 1)
+  redis.call('ZREM', base .. 'undelivered', id)
+  local receipt = id .. '#' .. n
+  redis.call('HSET', msg(id), 'r', receipt)
+  redis.call('ZADD', base .. 'inflight', deadline, id)
+  local f = redis.call('HMGET', msg(id), 't', 'b')
+  out[#out + 1] = {id, receipt, key, f[1], f[2], n}
+  local next_head = redis.call('ZRANGE', visible, 0, 0, 'WITHSCORES')
+  if next_head[1] then
+    redis.call('ZADD', base .. 'ready', next_head[2], key)
+  else
+    redis.call('ZREM', base .. 'ready', key)
+  end
+  taken[key] = true
+end
+for key in pairs(taken) do refresh(key) end
+local next_visible = redis.call('ZRANGE', base .. 'inflight', 0, 0, 'WITHSCORES')
+return {out, next_visible[2] or false}
+)lua";
+
+// ARGV[4]: 'ack' | 'nack' | 'dead', [5]: reason; then receipts. Only a delivery's current
+// receipt, while in flight, settles it.
+constexpr std::string_view kSettle = R"lua(
+reclaim()
+local mode, reason = ARGV[4], ARGV[5]
+local released = false
+for i = 6, #ARGV do
+  local receipt = ARGV[i]
+  local id = string.match(receipt, '^(.-)#%d+$')
+  if id and redis.call('HGET', msg(id), 'r') == receipt
+     and redis.call('ZSCORE', base .. 'inflight', id) then
+    local key = land(id)
+    if mode == 'ack' then
+      redis.call('DEL', msg(id))
+    elseif mode == 'nack' then
+      fail(id, reason, now)
+    else
+      to_dead(id, reason, now)
+    end
+    refresh(key)
+    released = true
+  end
+end
+if released then wake() end
+return 1
+)lua";
+
+// ARGV[4]: limit. Oldest first.
+constexpr std::string_view kListDead = R"lua(
+reclaim()
+return redis.call('XRANGE', base .. 'dlq', '-', '+', 'COUNT', ARGV[4])
+)lua";
+
+// Message ids follow ARGV[3]. A redriven message gets a new seq and a fresh count; ids not in
+// the dead-letter stream are skipped.
+constexpr std::string_view kRedrive = R"lua(
+reclaim()
+local moved = 0
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local entry_id = redis.call('HGET', base .. 'dlqidx', id)
+  if entry_id then
+    local entry = redis.call('XRANGE', base .. 'dlq', entry_id, entry_id)[1]
+    redis.call('XDEL', base .. 'dlq', entry_id)
+    redis.call('HDEL', base .. 'dlqidx', id)
+    if entry then
+      local f = {}
+      for j = 1, #entry[2], 2 do f[entry[2][j]] = entry[2][j + 1] end
+      redis.call('HSET', msg(id), 'k', f.k, 'd', f.d, 't', f.t, 'b', f.b, 'n', 0,
+                 'seq', redis.call('INCR', base .. 'seq'))
+      enqueue(id)
+      moved = moved + 1
+    end
+  end
+end
+if moved > 0 then wake() end
+return moved
+)lua";
+
+constexpr std::string_view kPurge = R"lua(
+reclaim()
+local count = redis.call('XLEN', base .. 'dlq')
+redis.call('DEL', base .. 'dlq', base .. 'dlqidx')
+return count
+)lua";
+
+// The scripts with the prelude in front, built once.
+const std::string& source(std::string_view body) {
+  static const auto* sources = new std::vector<std::string>{
+      std::string(kPrelude) + std::string(kSend),    std::string(kPrelude) + std::string(kReceive),
+      std::string(kPrelude) + std::string(kSettle),  std::string(kPrelude) + std::string(kListDead),
+      std::string(kPrelude) + std::string(kRedrive), std::string(kPrelude) + std::string(kPurge)};
+  for (const auto& full : *sources) {
+    if (full.ends_with(body)) return full;
+  }
+  return sources->front();  // unreachable: every body is listed above
+}
+
+Script script(std::string_view body) {
+  return Script{source(body)};
+}
+
+ports::Result<void> done_or_error(const ports::Result<Reply>& reply) {
+  return reply.ok() ? ports::Result<void>{} : reply.error();
+}
+
+std::string field(const std::vector<const redisReply*>& pairs, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    if (reply_text(*pairs[i]) == name) return reply_text(*pairs[i + 1]);
+  }
+  return {};
+}
+
+}  // namespace
+
+class RedisQueue::Impl final : public AdapterCore {
+ public:
+  Impl(const std::string& url, const std::string& name, ports::ClockPtr clock, Options options)
+      : AdapterCore(url, options.connection, std::move(clock),
+                    "{" + options.prefix + ":queue:" + name + "}:wake"),
+        base_("{" + options.prefix + ":queue:" + name + "}:"),
+        options_(std::move(options)) {}
+
+  ~Impl() override {
+    worker_->run([this](Connection&) { polls_.close(std::nullopt, "queue closed"); },
+                 std::chrono::milliseconds(1000));
+    stop();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void send(std::vector<ports::OutgoingMessage> messages,
+            ports::Callback<std::vector<ports::SendReceipt>> done) {
+    using Receipts = std::vector<ports::SendReceipt>;
+    run_and_serve<Receipts>(
+        std::move(done),
+        [this, messages = std::move(messages)](Connection& connection) -> ports::Result<Receipts> {
+          const auto now = clock_->now();
+          auto args = common(now);
+          args.insert(
+              args.end(),
+              {to_micros(now - options_.max_lateness), to_micros(now - options_.dedup_window),
+               std::to_string(
+                   std::chrono::ceil<std::chrono::milliseconds>(options_.dedup_window).count() +
+                   1000)});
+          for (const auto& message : messages) {
+            args.insert(args.end(), {message.ordering_key, message.dedup_id,
+                                     to_micros(message.event_time), message.body});
+          }
+          auto reply = connection.eval(script(kSend), {}, args);
+          if (!reply.ok()) {
+            if (reply.error().message.find("LATE ") != std::string::npos) {
+              return ports::Error{ports::ErrorKind::permanent,
+                                  "a message's event_time is older than the queue's lateness "
+                                  "bound (" +
+                                      domain::format_rfc3339(now - options_.max_lateness) + ")"};
+            }
+            return reply.error();
+          }
+          Receipts receipts;
+          for (const redisReply* item : reply_elements(*reply.value())) {
+            const auto pair = reply_elements(*item);
+            if (pair.size() != 2) {
+              return ports::Error{ports::ErrorKind::retryable, "redis queue: malformed send"};
+            }
+            receipts.push_back({reply_text(*pair[0]), reply_integer(*pair[1]) == 1});
+          }
+          return receipts;
+        });
+  }
+
+  void receive(ports::ReceiveOptions options, ports::Callback<std::vector<ports::Delivery>> done) {
+    long_poll(
+        0,
+        [this, options](Connection& connection) -> ports::Result<Fetch> {
+          const auto now = clock_->now();
+          auto args = common(now);
+          args.insert(args.end(),
+                      {std::to_string(options.max_messages), to_micros(now + options.visibility)});
+          auto reply = connection.eval(script(kReceive), {}, args);
+          if (!reply.ok()) return reply.error();
+          return parse_fetch(reply.value());
+        },
+        options.max_messages == 0 ? domain::Duration::zero() : options.wait, std::move(done));
+  }
+
+  void settle(std::string_view mode, std::vector<std::string> receipts, std::string reason,
+              ports::Callback<void> done) {
+    run_and_serve<void>(std::move(done),
+                        [this, mode = std::string(mode), receipts = std::move(receipts),
+                         reason = std::move(reason)](Connection& connection) {
+                          auto args = common(clock_->now());
+                          args.insert(args.end(), {mode, reason});
+                          args.insert(args.end(), receipts.begin(), receipts.end());
+                          return done_or_error(connection.eval(script(kSettle), {}, args));
+                        });
+  }
+
+  void list_dead_letters(std::size_t limit, ports::Callback<std::vector<ports::DeadLetter>> done) {
+    using Letters = std::vector<ports::DeadLetter>;
+    answer_on<Letters>(
+        *worker_, std::move(done), [this, limit](Connection& connection) -> ports::Result<Letters> {
+          Letters letters;
+          if (limit == 0) return letters;
+          auto args = common(clock_->now());
+          args.push_back(std::to_string(limit));
+          auto reply = connection.eval(script(kListDead), {}, args);
+          if (!reply.ok()) return reply.error();
+          for (const redisReply* entry : reply_elements(*reply.value())) {
+            const auto parts = reply_elements(*entry);
+            if (parts.size() != 2) continue;
+            const auto fields = reply_elements(*parts[1]);
+            letters.push_back(ports::DeadLetter{
+                field(fields, "id"), field(fields, "k"), field(fields, "d"),
+                from_micros(field(fields, "t")), field(fields, "b"),
+                static_cast<int>(std::stol("0" + field(fields, "n"))), field(fields, "reason"),
+                from_micros(field(fields, "ff")), from_micros(field(fields, "lf"))});
+          }
+          return letters;
+        });
+  }
+
+  void redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) {
+    run_and_serve<std::size_t>(
+        std::move(done),
+        [this, ids = std::move(message_ids)](Connection& connection) -> ports::Result<std::size_t> {
+          auto args = common(clock_->now());
+          args.insert(args.end(), ids.begin(), ids.end());
+          auto reply = connection.eval(script(kRedrive), {}, args);
+          if (!reply.ok()) return reply.error();
+          return static_cast<std::size_t>(reply_integer(*reply.value()));
+        });
+  }
+
+  void purge_dead_letters(ports::Callback<std::size_t> done) {
+    answer_on<std::size_t>(
+        *worker_, std::move(done), [this](Connection& connection) -> ports::Result<std::size_t> {
+          auto reply = connection.eval(script(kPurge), {}, common(clock_->now()));
+          if (!reply.ok()) return reply.error();
+          return static_cast<std::size_t>(reply_integer(*reply.value()));
+        });
+  }
+
+  void watermark(ports::Callback<domain::Timestamp> done) {
+    answer_on<domain::Timestamp>(
+        *worker_, std::move(done),
+        [this](Connection& connection) -> ports::Result<domain::Timestamp> {
+          // Read the clock before the server: a message sent in between has an event time
+          // after now - max_lateness, so the bound still holds for it.
+          const domain::Timestamp bound = clock_->now() - options_.max_lateness;
+          auto reply =
+              connection.command({"ZRANGE", base_ + "undelivered", "0", "0", "WITHSCORES"});
+          if (!reply.ok()) return reply.error();
+          const auto oldest = reply_elements(*reply.value());
+          if (oldest.size() == 2) return std::min(bound, from_micros(reply_text(*oldest[1])));
+          return bound;
+        });
+  }
+
+ private:
+  std::vector<std::string> common(domain::Timestamp now) const {
+    return {base_, to_micros(now), std::to_string(options_.max_deliveries)};
+  }
+
+  // Runs `work` on the worker and, when it succeeded, serves this process's long polls before
+  // answering: what it enqueued or released goes to a waiting receive first.
+  template <typename T, typename Work>
+  void run_and_serve(ports::Callback<T> done, Work work) {
+    worker_->post([this, done = std::move(done), work = std::move(work)](Connection& connection) {
+      auto result = work(connection);
+      if (result.ok() && !polls_.empty()) polls_.serve(connection);
+      done(std::move(result));
+    });
+  }
+
+  const std::string base_;
+  const Options options_;
+};
+
+RedisQueue::RedisQueue(const std::string& url, const std::string& name, ports::ClockPtr clock,
+                       Options options)
+    : impl_(std::make_shared<Impl>(url, name, std::move(clock), std::move(options))) {}
+
+RedisQueue::~RedisQueue() = default;
+
+void RedisQueue::send(std::vector<ports::OutgoingMessage> messages,
+                      ports::Callback<std::vector<ports::SendReceipt>> done) {
+  impl_->send(std::move(messages), std::move(done));
+}
+void RedisQueue::receive(ports::ReceiveOptions options,
+                         ports::Callback<std::vector<ports::Delivery>> done) {
+  impl_->receive(options, std::move(done));
+}
+void RedisQueue::ack(std::vector<std::string> receipts, ports::Callback<void> done) {
+  impl_->settle("ack", std::move(receipts), {}, std::move(done));
+}
+void RedisQueue::nack(std::vector<std::string> receipts, std::string reason,
+                      ports::Callback<void> done) {
+  impl_->settle("nack", std::move(receipts), std::move(reason), std::move(done));
+}
+void RedisQueue::dead_letter(std::vector<std::string> receipts, std::string reason,
+                             ports::Callback<void> done) {
+  impl_->settle("dead", std::move(receipts), std::move(reason), std::move(done));
+}
+void RedisQueue::list_dead_letters(std::size_t limit,
+                                   ports::Callback<std::vector<ports::DeadLetter>> done) {
+  impl_->list_dead_letters(limit, std::move(done));
+}
+void RedisQueue::redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) {
+  impl_->redrive(std::move(message_ids), std::move(done));
+}
+void RedisQueue::purge_dead_letters(ports::Callback<std::size_t> done) {
+  impl_->purge_dead_letters(std::move(done));
+}
+void RedisQueue::watermark(ports::Callback<domain::Timestamp> done) {
+  impl_->watermark(std::move(done));
+}
+
+}  // namespace gavel::adapters::redis
