@@ -14,6 +14,8 @@ packages=(
   prometheus
   # the PostgreSQL store: libpq, and the server binaries its tests run (tests/support/postgres-server.sh)
   postgresql libpq-dev
+  # the Redis cache, queue and topic: hiredis, and the server their tests run (tests/support/redis-server.sh)
+  redis-server libhiredis-dev
 )
 
 missing=()
@@ -34,12 +36,15 @@ else
   # from starting, and it is disabled afterwards (only when this script installed it).
   # The same for Debian's postgresql package, which creates and starts a cluster on port 5432:
   # the tests run their own server, so the system cluster is stopped and set to manual.
+  # And for redis-server (a system Redis on 6379): disabled like prometheus.
   new_prometheus=0
   new_postgresql=0
+  new_redis=0
   temp_policy=
   if [[ " ${missing[*]} " == *" postgresql "* ]]; then new_postgresql=1; fi
   if [[ " ${missing[*]} " == *" prometheus "* ]]; then new_prometheus=1; fi
-  if [ "$new_prometheus" = 1 ] || [ "$new_postgresql" = 1 ]; then
+  if [[ " ${missing[*]} " == *" redis-server "* ]]; then new_redis=1; fi
+  if [ "$new_prometheus" = 1 ] || [ "$new_postgresql" = 1 ] || [ "$new_redis" = 1 ]; then
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       temp_policy=/usr/sbin/policy-rc.d
       trap '"${sudo_cmd[@]}" rm -f "$temp_policy"' EXIT
@@ -54,16 +59,19 @@ else
     "${sudo_cmd[@]}" rm -f "$temp_policy"
     trap - EXIT
   fi
-  if [ "$new_prometheus" = 1 ]; then
+  # Stops a package's system service and keeps it from starting at boot.
+  keep_service_off() {
     if [ -d /run/systemd/system ]; then
-      "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+      "${sudo_cmd[@]}" systemctl disable --now "$1.service" >/dev/null 2>&1 || true
     else
-      "${sudo_cmd[@]}" deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
-      "${sudo_cmd[@]}" service prometheus stop >/dev/null 2>&1 || true
+      "${sudo_cmd[@]}" deb-systemd-helper disable "$1.service" >/dev/null 2>&1 || true
+      "${sudo_cmd[@]}" service "$1" stop >/dev/null 2>&1 || true
     fi
-    "${sudo_cmd[@]}" update-rc.d prometheus disable >/dev/null 2>&1 || true
-    echo "setup: installed prometheus; its system service is disabled (tests start their own)"
-  fi
+    "${sudo_cmd[@]}" update-rc.d "$1" disable >/dev/null 2>&1 || true
+    echo "setup: installed $1; its system service is disabled (tests start their own)"
+  }
+  if [ "$new_prometheus" = 1 ]; then keep_service_off prometheus; fi
+  if [ "$new_redis" = 1 ]; then keep_service_off redis-server; fi
   if [ "$new_postgresql" = 1 ]; then
     for conf in /etc/postgresql/*/*/start.conf; do
       [ -e "$conf" ] || continue
