@@ -40,7 +40,7 @@ struct DlqArgs {
 };
 
 DlqArgs parse_args(const std::vector<std::string>& args) {
-  static const char* const kValued[] = {"--target", "--token", "--data-dir", "--limit"};
+  static constexpr const char* kValued[] = {"--target", "--token", "--data-dir", "--limit"};
   DlqArgs parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -226,10 +226,10 @@ int run_dlq(const std::vector<std::string>& args, char** environment, std::ostre
   try {
     const DlqArgs parsed = parse_args(args);
     using Handler = int (*)(const Server&, const DlqArgs&, std::ostream&, std::ostream&);
-    static const std::map<std::string, Handler> kSubcommands{
+    static const std::map<std::string, Handler> subcommands{
         {"list", list}, {"show", show}, {"redrive", redrive}, {"purge", purge}};
-    const auto handler = kSubcommands.find(parsed.subcommand);
-    if (handler == kSubcommands.end()) {
+    const auto handler = subcommands.find(parsed.subcommand);
+    if (handler == subcommands.end()) {
       throw UsageError(parsed.subcommand.empty()
                            ? "missing subcommand (list, show, redrive or purge)"
                            : "unknown subcommand '" + parsed.subcommand + "'");

@@ -13,7 +13,7 @@ namespace gavel::adapters::notify {
 
 namespace {
 // Answers beyond this are cut: only the status matters.
-constexpr std::size_t kMaxAnswer = 64 * 1024;
+constexpr std::size_t kMaxAnswer = std::size_t{64} * 1024;
 
 std::size_t discard(char*, std::size_t size, std::size_t count, void* seen) {
   auto* total = static_cast<std::size_t*>(seen);

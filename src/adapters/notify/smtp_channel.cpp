@@ -43,7 +43,7 @@ std::string one_line(std::string_view text) {
 }
 
 std::string encoded_subject(std::string_view subject) {
-  const std::string line = one_line(subject);
+  std::string line = one_line(subject);
   const bool ascii = std::all_of(line.begin(), line.end(),
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return line;

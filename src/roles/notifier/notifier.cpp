@@ -56,7 +56,7 @@ struct Notifier::Pending {
 };
 
 Notifier::Notifier(ports::Subscription& subscription, ports::NoticeStore& store,
-                   std::vector<ports::NotificationChannel*> channels, ports::Clock& clock,
+                   const std::vector<ports::NotificationChannel*>& channels, ports::Clock& clock,
                    NotifierOptions options)
     : subscription_(subscription), store_(store), clock_(clock), options_(std::move(options)) {
   std::uint64_t seed = options_.seed;
@@ -191,9 +191,9 @@ Notifier::Watch& Notifier::watch_for(const domain::AuctionId& auction_id) {
 }
 
 const AuctionFacts& Notifier::facts_for(const domain::AuctionId& auction_id, Watch& watch) {
-  static const AuctionFacts kUnknown;
+  static const AuctionFacts unknown;
   if (!watch.facts && options_.facts) watch.facts = options_.facts(auction_id);
-  return watch.facts ? *watch.facts : kUnknown;
+  return watch.facts ? *watch.facts : unknown;
 }
 
 void Notifier::apply(const domain::Event& event, Pending& pending) {

@@ -70,7 +70,7 @@ class Notifier {
   /// "sms" go to users who chose them and gave an address; any other (e.g. "inapp", a
   /// WebSocket push) goes to every recipient. The references must outlive the notifier.
   Notifier(ports::Subscription& subscription, ports::NoticeStore& store,
-           std::vector<ports::NotificationChannel*> channels, ports::Clock& clock,
+           const std::vector<ports::NotificationChannel*>& channels, ports::Clock& clock,
            NotifierOptions options = {});
   ~Notifier();
   Notifier(const Notifier&) = delete;
