@@ -96,7 +96,7 @@ void Connection::close() {
   script_shas_.clear();
 }
 
-ports::Error Connection::drop(std::string what) {
+ports::Error Connection::drop(const std::string& what) {
   const std::string reason =
       context_ != nullptr && context_->err != 0 ? std::string(context_->errstr) : "no reply";
   close();

@@ -76,7 +76,7 @@ class Connection {
 
  private:
   ports::Result<void> ensure_connected();
-  ports::Error drop(std::string what);
+  ports::Error drop(const std::string& what);
   void close();
 
   const Endpoint endpoint_;

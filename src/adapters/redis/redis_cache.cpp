@@ -54,7 +54,7 @@ return #ids
 
 }  // namespace
 
-RedisCache::RedisCache(const std::string& url, Options options)
+RedisCache::RedisCache(const std::string& url, const Options& options)
     : base_("{" + options.prefix + ":cache}:"),
       worker_(std::make_unique<Worker>(Endpoint::parse(url), options.connection)) {}
 

@@ -33,7 +33,7 @@ class RedisCache final : public ports::Cache {
 
   /// `url`: redis://[[user]:password@]host[:port][/db]. Connects lazily (the first call);
   /// throws std::invalid_argument for a malformed URL.
-  explicit RedisCache(const std::string& url, Options options = {});
+  explicit RedisCache(const std::string& url, const Options& options = {});
   ~RedisCache() override;
   RedisCache(const RedisCache&) = delete;
   RedisCache& operator=(const RedisCache&) = delete;
