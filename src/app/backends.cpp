@@ -4,6 +4,12 @@
 
 #include "adapters/memory/memory_cache.hpp"
 #include "adapters/memory/memory_topic.hpp"
+#include "adapters/postgres/postgres_audit_log.hpp"
+#include "adapters/postgres/postgres_notice_store.hpp"
+#include "adapters/postgres/postgres_store.hpp"
+#include "adapters/redis/redis_cache.hpp"
+#include "adapters/redis/redis_queue.hpp"
+#include "adapters/redis/redis_topic.hpp"
 #include "adapters/sqlite/sqlite_audit_log.hpp"
 #include "adapters/sqlite/sqlite_notice_store.hpp"
 #include "adapters/sqlite/sqlite_store.hpp"
@@ -35,10 +41,30 @@ Backends embedded(const Config& config, const ports::ClockPtr& clock) {
   return backends;
 }
 
+/// Open-source servers, any number of processes: Redis (queue and topics on Streams, cache) and
+/// PostgreSQL (store, audit log, notices). The queue lives outside every process, so a command
+/// is safe once Redis has it (with appendfsync always; see README.md).
+Backends selfhosted(const Config& config, const ports::ClockPtr& clock) {
+  if (config.redis_url.empty()) throw ConfigError("profile selfhosted needs redis-url");
+  if (config.postgres_url.empty()) throw ConfigError("profile selfhosted needs postgres-url");
+  Backends backends;
+  backends.queue = std::make_unique<adapters::redis::RedisQueue>(config.redis_url, "bids", clock);
+  backends.topic = std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "events", clock);
+  backends.audit_topic =
+      std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "audit", clock);
+  backends.cache = std::make_unique<adapters::redis::RedisCache>(config.redis_url);
+  backends.store = std::make_unique<adapters::postgres::PostgresStore>(config.postgres_url);
+  backends.audit_log = std::make_unique<adapters::postgres::PostgresAuditLog>(config.postgres_url);
+  backends.notices = std::make_unique<adapters::postgres::PostgresNoticeStore>(config.postgres_url);
+  backends.durable_queue = true;
+  return backends;
+}
+
 }  // namespace
 
 Backends open_backends(const Config& config, const ports::ClockPtr& clock) {
   if (config.profile == "embedded") return embedded(config, clock);
+  if (config.profile == "selfhosted") return selfhosted(config, clock);
   throw ConfigError("profile: '" + config.profile +
                     "' is not available yet; only 'embedded' is (see README.md)");
 }

@@ -188,6 +188,16 @@ const std::vector<Setting>& settings() {
          c.drain_seconds = parse_number<unsigned>("drain-seconds", v, 0, 3600);
        },
        [](const Config& c) { return show_number(c.drain_seconds); }},
+      {"node-id", "this process's name among others (names its topic subscriptions)",
+       [](Config& c, const std::string& v) {
+         if (v.empty() || v.size() > 64 ||
+             v.find_first_not_of(
+                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                 std::string::npos)
+           throw ConfigError("node-id: 1-64 letters, digits, '-', '_' or '.'");
+         c.node_id = v;
+       },
+       [](const Config&) { return std::string("(host-pid)"); }},
       {"log-level", "debug (every request, decision and notice), info, warn or error",
        [](Config& c, const std::string& v) {
          one_of("log-level", v, {"debug", "info", "warn", "error"});

@@ -41,7 +41,9 @@ struct Config {
   std::size_t ws_write_queue = 256;
   unsigned drain_seconds = 10;
   bool demo = false;
-  std::string log_level = "info";  ///< debug logs every request, decision and notice
+  std::string log_level = "info";
+  std::string node_id;  ///< this process among others (subscription names); empty: host-pid  ///<
+                        ///< debug logs every request, decision and notice
   // Notification channels: each is on only when its endpoint is set.
   std::string smtp_url;  ///< smtp://host:port or smtps://host:port
   std::string smtp_from = "Gavel <notifications@gavel.invalid>";

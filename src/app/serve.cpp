@@ -1,9 +1,12 @@
 #include "app/serve.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -187,6 +190,9 @@ std::string engine_metrics(const roles::EngineHost& host) {
   }
   s.commit_seconds.append(out, "gavel_store_commit_seconds", "Store commit time per batch.");
   s.batch_commands.append(out, "gavel_engine_batch_commands", "Commands decided per batch.");
+  append_metric(out, "counter", "gavel_engine_conflicts_total",
+                "Commits refused because another engine had moved an auction on.",
+                s.conflicts.load());
   append_metric(out, "counter", "gavel_engine_failed_batches_total",
                 "Batches that failed and were retried.", s.failed_batches.load());
   append_metric(out, "counter", "gavel_engine_dead_lettered_total",
@@ -383,6 +389,14 @@ void check_supported(const Config& config) {
 
 namespace {
 
+/// "<host>-<pid>": unique among the processes sharing the topics (each gateway needs its own
+/// subscription to see every event).
+std::string default_node_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "gavel");
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
 bool runs(const Config& config, std::string_view role) {
   return std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end();
 }
@@ -406,6 +420,8 @@ gateway::GatewayOptions gateway_options(const Config& config, const Backends& ba
     if (channel->name() != "push") options.notice_channels.emplace_back(channel->name());
   }
   options.web_root = config.web_root.empty() ? default_web_root() : config.web_root;
+  options.node_id = config.node_id.empty() ? default_node_id() : config.node_id;
+  options.serve_api = runs(config, "gateway");
   if (dev_tokens != nullptr) {  // POST /v1/auth/dev-token exists in dev mode only
     options.mint_dev_token = [dev_tokens](const domain::UserId& user, ports::Roles roles) {
       return dev_tokens->mint(user, roles, kDevTokenTtl);
@@ -498,20 +514,22 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                               readiness_checks(store, queue, cache, audit_log, notices)};
     gateway::Gateway gateway{io, deps, gateway_options(config, backends, channels, dev_tokens)};
     gateway.listen(config.http_host, config.http_port);
-    gateway::TopicPump events{topic.subscribe("gateway-" + gateway.node_id()),
-                              gateway::fan_out_events(hub)};
-    events.start();
-    // Decisions made by an engine in another process reach this gateway's waiters through the
-    // audit feed.
+    // A gateway fans events out to its WebSockets; decisions made by an engine in another
+    // process reach its ?wait= requests through the audit feed.
+    std::optional<gateway::TopicPump> events;
     std::optional<gateway::TopicPump> decisions;
-    if (!host) {
-      decisions.emplace(audit_topic.subscribe("gateway-" + gateway.node_id()),
-                        gateway::complete_waiters(waiters, cache));
-      decisions->start();
+    if (runs(config, "gateway")) {
+      events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub));
+      events->start();
+      if (!host) {
+        decisions.emplace(audit_topic.subscribe("gateway-" + gateway.node_id()),
+                          gateway::complete_waiters(waiters, cache));
+        decisions->start();
+      }
     }
 
     Demo demo{queue, *clock};
-    if (config.demo) {
+    if (config.demo && runs(config, "gateway")) {
       demo.seed();
       demo.start_bot(cache);
     }
@@ -562,7 +580,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     io.run();
     for (auto& worker : workers) worker.join();
     if (decisions) decisions->stop();
-    events.stop();
+    if (events) events->stop();
     if (host) host->stop();
     if (notifier) notifier->stop();
     if (auditor) auditor->stop();

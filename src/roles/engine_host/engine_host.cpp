@@ -18,6 +18,8 @@ using domain::AuctionId;
 namespace {
 constexpr std::size_t kRecoveryPage = 1000;
 constexpr std::size_t kOutboxPage = 1000;
+/// How many times a batch is judged again at once after a seq conflict before it is nacked.
+constexpr int kConflictRetries = 3;
 }  // namespace
 
 EngineHost::EngineHost(ports::Queue& queue, ports::Store& store, ports::Cache& cache,
@@ -341,28 +343,46 @@ std::size_t EngineHost::run_once() {
   load_missing(parsed);
 
   engine::BatchResult result;
-  // Decided one by one (Engine::process does the same) so that each event knows the command
-  // that caused it: its request id goes out with the event, for the logs downstream.
   std::vector<std::size_t> cause;
-  result.decisions.reserve(parsed.envelopes.size());
-  for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
-    result.decisions.push_back(engine_.apply(parsed.envelopes[i].command, result.events));
-    cause.resize(result.events.size(), i);
-  }
-  // This batch's messages are decided now (if its commit fails, closings roll back with it).
-  for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
-  engine_.advance(safe_until(), result.events);
-  if (parsed.envelopes.empty() && result.events.empty()) return 0;
+  std::vector<AuctionId> touched;
+  ports::Result<void> committed;
+  // Another engine sharing the store may have moved an auction on since this engine loaded
+  // it: the commit then fails its seq condition. The stale copies are reloaded and the same
+  // batch judged again at once, a few times, before it goes back to the queue (a nack counts
+  // a delivery, and enough of them would dead-letter a bid that did nothing wrong).
+  for (int attempt = 0;; ++attempt) {
+    result.clear();
+    cause.clear();
+    // Decided one by one (Engine::process does the same) so that each event knows the command
+    // that caused it: its request id goes out with the event, for the logs downstream.
+    result.decisions.reserve(parsed.envelopes.size());
+    for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+      result.decisions.push_back(engine_.apply(parsed.envelopes[i].command, result.events));
+      cause.resize(result.events.size(), i);
+    }
+    // This batch's messages are decided now (if its commit fails, closings roll back with it).
+    for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
+    engine_.advance(safe_until(), result.events);
+    if (parsed.envelopes.empty() && result.events.empty()) return 0;
 
-  const auto touched = touched_auctions(parsed, result);
-  const auto started = std::chrono::steady_clock::now();
-  auto committed = ports::call_blocking<void>(
-      [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
-  const auto commit_micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - started)
-                                 .count();
-  stats_.commit_micros_total += static_cast<std::uint64_t>(commit_micros);
-  stats_.commit_seconds.observe(static_cast<double>(commit_micros) / 1e6);
+    touched = touched_auctions(parsed, result);
+    const auto started = std::chrono::steady_clock::now();
+    committed = ports::call_blocking<void>(
+        [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
+    const auto commit_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+    stats_.commit_micros_total += static_cast<std::uint64_t>(commit_micros);
+    stats_.commit_seconds.observe(static_cast<double>(commit_micros) / 1e6);
+    if (committed || committed.error().kind != ports::ErrorKind::conflict ||
+        attempt == kConflictRetries) {
+      break;
+    }
+    ++stats_.conflicts;
+    log(LogLevel::debug, "engine", "another engine moved an auction on; judging the batch again",
+        {{"error", committed.error().message}});
+    roll_back(touched);
+  }
   if (!committed) {
     ++stats_.failed_batches;
     log(LogLevel::warn, "engine", "batch commit failed; the batch comes again",

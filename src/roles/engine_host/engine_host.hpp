@@ -52,6 +52,8 @@ struct EngineHostStats {
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> failed_batches{0};
+  /// Commits refused because another engine had moved an auction on (judged again at once).
+  std::atomic<std::uint64_t> conflicts{0};
   std::atomic<std::uint64_t> dead_lettered{0};
   std::atomic<std::uint64_t> events_published{0};
   std::atomic<std::uint64_t> commit_micros_total{0};

@@ -57,6 +57,8 @@ struct GatewayOptions {
   double rate_burst = 40;
   std::string web_root;  ///< static files served at "/" (empty: none)
   std::string node_id = "gateway";
+  /// False in a process that runs no gateway role: only /healthz, /readyz and /metrics answer.
+  bool serve_api = true;
   /// The notice channels users may choose (besides the inbox, always on): a preference for
   /// one the server does not run is refused rather than silently never delivered.
   std::vector<std::string> notice_channels{"webhook", "email", "sms"};

@@ -165,6 +165,10 @@ asio::awaitable<Response> Api::dispatch() {
     response.prepare_payload();
     co_return response;
   }
+  if (!g_.options_.serve_api) {
+    co_return fail(404, "not_found",
+                   "this process runs no gateway role: only /healthz, /readyz and /metrics");
+  }
   if (route_is(verb::post, {"v1", "auth", "dev-token"}) && g_.options_.mint_dev_token)
     co_return co_await dev_token();
   if (route_is(verb::post, {"v1", "auctions"})) co_return co_await create_auction();

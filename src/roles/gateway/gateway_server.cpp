@@ -176,7 +176,7 @@ asio::awaitable<void> Gateway::http_session(tcp::socket socket) {
       break;
     }
     Request request = parser.release();
-    if (websocket::is_upgrade(request)) {
+    if (websocket::is_upgrade(request) && options_.serve_api) {
       start_websocket(std::move(stream), std::move(request));
       co_return;
     }
