@@ -188,6 +188,13 @@ const std::vector<Setting>& settings() {
          c.drain_seconds = parse_number<unsigned>("drain-seconds", v, 0, 3600);
        },
        [](const Config& c) { return show_number(c.drain_seconds); }},
+      {"engine-visibility-seconds",
+       "a message an engine took and did not finish goes to another engine after this (failover)",
+       [](Config& c, const std::string& v) {
+         c.engine_visibility_seconds =
+             parse_number<unsigned>("engine-visibility-seconds", v, 1, 3600);
+       },
+       [](const Config& c) { return show_number(c.engine_visibility_seconds); }},
       {"node-id", "this process's name among others (names its topic subscriptions)",
        [](Config& c, const std::string& v) {
          if (v.empty() || v.size() > 64 ||

@@ -42,6 +42,7 @@ struct Config {
   unsigned drain_seconds = 10;
   bool demo = false;
   std::string log_level = "info";
+  unsigned engine_visibility_seconds = 30;  ///< a dead engine's messages come back after this
   std::string node_id;  ///< this process among others (subscription names); empty: host-pid  ///<
                         ///< debug logs every request, decision and notice
   // Notification channels: each is on only when its endpoint is set.

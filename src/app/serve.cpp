@@ -479,7 +479,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     }
     std::optional<roles::EngineHost> host;
     if (runs(config, "engine")) {
-      host.emplace(queue, store, cache, topic, *clock);
+      roles::EngineHostOptions engine_options;
+      engine_options.visibility = std::chrono::seconds(config.engine_visibility_seconds);
+      host.emplace(queue, store, cache, topic, *clock, engine_options);
       host->set_audit_topic(&audit_topic);
       // In one process the engine tells this gateway's waiters directly.
       host->set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
