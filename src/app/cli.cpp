@@ -23,7 +23,8 @@ constexpr const char* kHelp = R"(gavel — a real-time auction platform
 Usage: gavel <command> [options]
 
 Commands:
-  serve      run the service: HTTP/WebSocket API, engine, embedded store (gavel serve --help)
+  serve      run the service's roles (gateway, engine, notifier, auditor): all in one process
+             (embedded profile) or some per process (selfhosted) (gavel serve --help)
   load       a load generator for a running gavel (gavel load --help)
   replay     run auction commands (JSON lines on stdin) through the engine on a simulated
              clock and print every decision and the final state (gavel replay --help)
@@ -31,7 +32,8 @@ Commands:
              commands (gavel audit --help)
   dlq        list, show, redrive or purge the dead-letter queue of a running gateway
              (gavel dlq --help)
-  migrate    apply the PostgreSQL store's pending schema migrations (gavel migrate --help)
+  migrate    create or upgrade the selfhosted profile's PostgreSQL schema: store, audit log
+             and notifier tables (gavel migrate --help)
   version    print the version
   help       print this help
 )";

@@ -9,7 +9,9 @@
 namespace gavel::app {
 
 const char* migrate_help() {
-  return R"(gavel migrate — apply the PostgreSQL store's pending schema migrations
+  return R"(gavel migrate — create or upgrade the selfhosted profile's PostgreSQL schema: the
+store's tables (auctions, bids, the outbox), the audit log and the notifier's tables (watches,
+inboxes, deliveries, preferences)
 
 Usage: gavel migrate [--postgres-url URL] [--config FILE]
 
@@ -18,8 +20,9 @@ Usage: gavel migrate [--postgres-url URL] [--config FILE]
   --config FILE        a file of `name = value` lines, as for gavel serve
 
 Applies every migration the database lacks, in one transaction, under an advisory lock (two
-runs at once are safe), and prints what it did. `gavel serve` with the PostgreSQL store checks
-the schema at start and refuses a database that needs this command.
+runs at once are safe), and prints what it did. `gavel serve --profile selfhosted` checks the
+schema at start (the store, the audit log and the notice store, in every process, whatever its
+roles) and refuses a database that lacks a migration or is newer than this build.
 Exit status: 0 done or nothing to do, 1 PostgreSQL failed or the database is newer than this
 build, 2 bad usage.
 )";
