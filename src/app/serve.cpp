@@ -481,6 +481,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     if (runs(config, "engine")) {
       roles::EngineHostOptions engine_options;
       engine_options.visibility = std::chrono::seconds(config.engine_visibility_seconds);
+      engine_options.commit_retry_for = engine_options.visibility / 2;
       host.emplace(queue, store, cache, topic, *clock, engine_options);
       host->set_audit_topic(&audit_topic);
       // In one process the engine tells this gateway's waiters directly.
@@ -523,7 +524,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     if (runs(config, "gateway")) {
       events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub));
       events->start();
-      if (!host) {
+      // With a networked queue another process's engine may decide this gateway's commands
+      // even when one runs here; completing a waiter twice is harmless.
+      if (!host || backends.durable_queue) {
         decisions.emplace(audit_topic.subscribe("gateway-" + gateway.node_id()),
                           gateway::complete_waiters(waiters, cache));
         decisions->start();

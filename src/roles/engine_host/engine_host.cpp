@@ -72,6 +72,7 @@ void EngineHost::recover() {
 }
 
 void EngineHost::stop() {
+  stopping_ = true;
   running_ = false;
   if (thread_.joinable()) thread_.join();
 }
@@ -132,13 +133,55 @@ EngineHost::Parsed EngineHost::parse(const std::vector<ports::Delivery>& deliver
 }
 
 bool EngineHost::already_decided(const wire::CommandEnvelope& envelope) {
-  // A redelivered message may have been committed by an engine that died before its ack.
-  // Bids are the commands whose second judgement would change state, so they are looked up.
-  const auto* bid = std::get_if<domain::PlaceBid>(&envelope.command);
-  if (bid == nullptr) return false;
-  auto stored = ports::call_blocking<std::optional<ports::StoredBid>>(
-      [&](auto done) { store_.get_bid(bid->bid.id, std::move(done)); });
-  return stored && stored.value().has_value();
+  // A redelivered message may have been committed by an engine that died before its ack (or
+  // by this one, when a commit's answer was lost). Bids and creates are looked up: judging
+  // them twice would change state or refuse what was done.
+  if (const auto* bid = std::get_if<domain::PlaceBid>(&envelope.command)) {
+    auto stored = ports::call_blocking<std::optional<ports::StoredBid>>(
+        [&](auto done) { store_.get_bid(bid->bid.id, std::move(done)); });
+    return stored && stored.value().has_value();
+  }
+  if (const auto* create = std::get_if<domain::CreateAuction>(&envelope.command)) {
+    auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
+        [&](auto done) { store_.get_auction(create->terms.id, std::move(done)); });
+    return stored && stored.value().has_value();
+  }
+  return false;
+}
+
+void EngineHost::drop_already_decided(Parsed& parsed) {
+  Parsed kept;
+  kept.duplicates = std::move(parsed.duplicates);
+  kept.unparseable = std::move(parsed.unparseable);
+  std::vector<DecidedCommand> recovered;
+  for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
+    auto& envelope = parsed.envelopes[i];
+    if (!already_decided(envelope)) {
+      kept.envelopes.push_back(std::move(envelope));
+      kept.receipts.push_back(std::move(parsed.receipts[i]));
+      continue;
+    }
+    kept.duplicates.push_back(std::move(parsed.receipts[i]));
+    // Whoever waits on it hears what the store holds.
+    if (const auto* bid = std::get_if<domain::PlaceBid>(&envelope.command)) {
+      auto stored = ports::call_blocking<std::optional<ports::StoredBid>>(
+          [&](auto done) { store_.get_bid(bid->bid.id, std::move(done)); });
+      if (stored && stored.value())
+        recovered.push_back({envelope.command_id, "bid", stored.value()->decision, ""});
+    } else if (const auto* create = std::get_if<domain::CreateAuction>(&envelope.command)) {
+      auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
+          [&](auto done) { store_.get_auction(create->terms.id, std::move(done)); });
+      if (stored && stored.value()) {
+        domain::Decision accepted;
+        accepted.accepted = true;
+        const domain::Auction auction{stored.value()->terms, stored.value()->state};
+        recovered.push_back(
+            {envelope.command_id, "create", accepted, json::serialize(wire::public_view(auction))});
+      }
+    }
+  }
+  parsed = std::move(kept);
+  if (listener_ && !recovered.empty()) listener_(recovered);
 }
 
 domain::Timestamp EngineHost::safe_until() {
@@ -188,7 +231,7 @@ ports::CommitBatch EngineHost::build_commit(const Parsed& parsed, const engine::
   return batch;
 }
 
-void EngineHost::load_missing(const Parsed& parsed) {
+bool EngineHost::load_missing(const Parsed& parsed) {
   // Another engine may have created the auction (several engines share one store): the store
   // is asked before a command for an auction this engine has not seen is judged. Stale copies
   // need no such care: their commit fails its seq condition and roll_back reloads them.
@@ -201,12 +244,16 @@ void EngineHost::load_missing(const Parsed& parsed) {
   for (const AuctionId& id : missing) {
     auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
         [&](auto done) { store_.get_auction(id, std::move(done)); });
-    if (!stored || !stored.value()) continue;  // unknown: the engine rejects it
+    // A store that does not answer is not a store without the auction: judging now would
+    // commit a wrong auction_not_found.
+    if (!stored) return false;
+    if (!stored.value()) continue;  // unknown: the engine rejects it
     stored_seq_[id] = stored.value()->state.seq;
     engine_.restore(
         domain::Auction{std::move(stored.value()->terms), std::move(stored.value()->state)});
   }
   auction_count_ = engine_.size();
+  return true;
 }
 
 void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
@@ -340,7 +387,17 @@ std::size_t EngineHost::run_once() {
     });
   }
 
-  load_missing(parsed);
+  if (!load_missing(parsed)) {
+    ++stats_.failed_batches;
+    log(LogLevel::warn, "engine", "the store did not answer; the batch comes again",
+        {{"commands", parsed.envelopes.size()}});
+    if (!parsed.receipts.empty()) {
+      ports::call_blocking<void>(
+          [&](auto done) { queue_.nack(parsed.receipts, "store unreachable", std::move(done)); });
+    }
+    std::this_thread::sleep_for(options_.retry_backoff);
+    return 0;
+  }
 
   engine::BatchResult result;
   std::vector<std::size_t> cause;
@@ -374,6 +431,21 @@ std::size_t EngineHost::run_once() {
                                    .count();
     stats_.commit_micros_total += static_cast<std::uint64_t>(commit_micros);
     stats_.commit_seconds.observe(static_cast<double>(commit_micros) / 1e6);
+    // The store is out of reach: the same commit is tried again, backing off, for up to half
+    // the visibility timeout (the messages stay in flight meanwhile). Nacking at once would
+    // spend a delivery each time and dead-letter bids after a short outage.
+    auto backoff = std::chrono::duration_cast<domain::Duration>(std::chrono::milliseconds(50));
+    const auto give_up = std::chrono::steady_clock::now() + options_.commit_retry_for;
+    while (!committed && committed.error().kind == ports::ErrorKind::retryable &&
+           !stopping_.load() && std::chrono::steady_clock::now() + backoff < give_up) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2,
+                         std::chrono::duration_cast<domain::Duration>(std::chrono::seconds(2)));
+      ++stats_.commit_retries;
+      committed = ports::call_blocking<void>([&](auto done) {
+        store_.commit(build_commit(parsed, result, touched), std::move(done));
+      });
+    }
     if (committed || committed.error().kind != ports::ErrorKind::conflict ||
         attempt == kConflictRetries) {
       break;
@@ -382,6 +454,14 @@ std::size_t EngineHost::run_once() {
     log(LogLevel::debug, "engine", "another engine moved an auction on; judging the batch again",
         {{"error", committed.error().message}});
     roll_back(touched);
+    // A conflict after a retried commit may be that commit itself having landed (its answer
+    // lost): what the store already holds is not judged again.
+    drop_already_decided(parsed);
+    if (!parsed.duplicates.empty()) {
+      ports::call_blocking<void>(
+          [&](auto done) { queue_.ack(parsed.duplicates, std::move(done)); });
+      parsed.duplicates.clear();
+    }
   }
   if (!committed) {
     ++stats_.failed_batches;

@@ -33,6 +33,9 @@ struct EngineHostOptions {
   /// The queue's max deliveries: a message failed that often is dead-lettered by the queue,
   /// so it stops holding the watermark down (keep equal to the queue's setting).
   int max_deliveries = 5;
+  /// How long a commit is tried again while the store is out of reach (retryable errors)
+  /// before the batch goes back to the queue; keep it below `visibility`.
+  domain::Duration commit_retry_for = std::chrono::seconds(15);
   /// How long to back off after a failed batch (store or queue unavailable).
   domain::Duration retry_backoff = std::chrono::milliseconds(200);
 };
@@ -54,6 +57,8 @@ struct EngineHostStats {
   std::atomic<std::uint64_t> failed_batches{0};
   /// Commits refused because another engine had moved an auction on (judged again at once).
   std::atomic<std::uint64_t> conflicts{0};
+  /// Commits tried again while the store was out of reach.
+  std::atomic<std::uint64_t> commit_retries{0};
   std::atomic<std::uint64_t> dead_lettered{0};
   std::atomic<std::uint64_t> events_published{0};
   std::atomic<std::uint64_t> commit_micros_total{0};
@@ -110,12 +115,15 @@ class EngineHost {
     std::vector<std::string> duplicates;   // receipts of redelivered, already decided bids
   };
   bool already_decided(const wire::CommandEnvelope& envelope);
+  /// Moves the commands the store already holds to `duplicates`.
+  void drop_already_decided(Parsed& parsed);
   Parsed parse(const std::vector<ports::Delivery>& deliveries);
   ports::CommitBatch build_commit(const Parsed& parsed, const engine::BatchResult& result,
                                   const std::vector<domain::AuctionId>& touched) const;
   std::vector<domain::AuctionId> touched_auctions(const Parsed& parsed,
                                                   const engine::BatchResult& result) const;
-  void load_missing(const Parsed& parsed);
+  /// False when the store did not answer (the batch must not be judged).
+  bool load_missing(const Parsed& parsed);
   void roll_back(const std::vector<domain::AuctionId>& touched);
   /// `cause[i]`: the index of the command that caused event i (advance's events have none).
   void after_commit(const Parsed& parsed, const engine::BatchResult& result,
@@ -149,6 +157,7 @@ class EngineHost {
   EngineHostStats stats_;
   std::atomic<std::size_t> auction_count_{0};
   std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

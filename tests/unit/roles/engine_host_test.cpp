@@ -30,6 +30,7 @@ class FailingStore final : public ports::Store {
     kind_ = kind;
   }
   int commits = 0;
+  int failing_reads = 0;  ///< the next N get_auction calls answer retryable
 
   void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
     ++commits;
@@ -42,6 +43,11 @@ class FailingStore final : public ports::Store {
   }
   void get_auction(const domain::AuctionId& id,
                    ports::Callback<std::optional<ports::StoredAuction>> done) override {
+    if (failing_reads > 0) {
+      --failing_reads;
+      done(ports::Error{ports::ErrorKind::retryable, "injected read failure"});
+      return;
+    }
     inner_.get_auction(id, std::move(done));
   }
   void list_auctions(const ports::AuctionListQuery& query,
@@ -132,6 +138,7 @@ class EngineHostTest : public ::testing::Test {
     EngineHostOptions options;
     options.receive_wait = domain::Duration{0};
     options.retry_backoff = domain::Duration{0};
+    options.commit_retry_for = commit_retry_for_;
     auto host = std::make_unique<EngineHost>(queue_, store_, cache_, topic_, *clock_, options);
     host->set_listener([this](const std::vector<DecidedCommand>& decided) {
       for (const auto& d : decided) decided_.push_back(d);
@@ -201,6 +208,7 @@ class EngineHostTest : public ::testing::Test {
   adapters::memory::MemoryTopic topic_;
   ports::SubscriptionPtr watcher_;
   std::vector<DecidedCommand> decided_;
+  domain::Duration commit_retry_for_{0};  // most tests: a failed commit is nacked at once
 };
 
 TEST_F(EngineHostTest, ABatchIsDecidedCommittedCachedPublishedThenAcknowledged) {
@@ -416,6 +424,120 @@ TEST_F(EngineHostTest, AStaleCopyConflictsReloadsAndDecidesOnTheStoredState) {
   EXPECT_EQ(stored_bid("b2")->decision.reason, domain::Reason::bid_too_low);
   EXPECT_EQ(stored_bid("b2")->decision.min_next_bid, domain::Amount{1550});
   EXPECT_EQ(stored_auction()->state.seq, 3u);  // a rejection leaves the seq where it was
+}
+
+}  // namespace
+}  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, AStoreOutageIsRiddenOutByRetryingTheCommitNotByNacking) {
+  commit_retry_for_ = std::chrono::seconds(5);
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(11));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 10);
+  store_.fail_next_commits(3);  // retryable: the store is out of reach three times
+  EXPECT_EQ(host->run_once(), 1u);
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  EXPECT_EQ(host->stats().commit_retries.load(), 3u);
+  EXPECT_EQ(host->stats().failed_batches.load(), 0u);  // never nacked: no delivery spent
+}
+
+/// A store that applies a commit but answers as if it failed (the answer lost on the way).
+class LostAnswerStore final : public ports::Store {
+ public:
+  explicit LostAnswerStore(ports::Store& inner) : inner_(inner) {}
+  int lose_next = 0;
+  void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
+    if (lose_next > 0) {
+      --lose_next;
+      inner_.commit(std::move(batch), [done](const ports::Result<void>&) {
+        done(ports::Error{ports::ErrorKind::retryable, "connection lost during commit"});
+      });
+      return;
+    }
+    inner_.commit(std::move(batch), std::move(done));
+  }
+  void get_auction(const domain::AuctionId& id,
+                   ports::Callback<std::optional<ports::StoredAuction>> done) override {
+    inner_.get_auction(id, std::move(done));
+  }
+  void list_auctions(const ports::AuctionListQuery& query,
+                     ports::Callback<std::vector<ports::StoredAuction>> done) override {
+    inner_.list_auctions(query, std::move(done));
+  }
+  void find_bid_by_key(const domain::UserId& bidder, const std::string& key,
+                       ports::Callback<std::optional<ports::StoredBid>> done) override {
+    inner_.find_bid_by_key(bidder, key, std::move(done));
+  }
+  void get_bid(const domain::BidId& id,
+               ports::Callback<std::optional<ports::StoredBid>> done) override {
+    inner_.get_bid(id, std::move(done));
+  }
+  void list_bids(const domain::AuctionId& id, std::uint64_t after, std::size_t limit,
+                 ports::Callback<std::vector<ports::StoredBid>> done) override {
+    inner_.list_bids(id, after, limit, std::move(done));
+  }
+  void pending_events(std::size_t limit,
+                      ports::Callback<std::vector<domain::Event>> done) override {
+    inner_.pending_events(limit, std::move(done));
+  }
+  void mark_published(std::vector<std::string> ids, ports::Callback<void> done) override {
+    inner_.mark_published(std::move(ids), std::move(done));
+  }
+
+ private:
+  ports::Store& inner_;
+};
+
+TEST_F(EngineHostTest, ACommitWhoseAnswerWasLostIsNotJudgedAgain) {
+  LostAnswerStore store{memory_store_};
+  EngineHostOptions options;
+  options.receive_wait = domain::Duration{0};
+  options.commit_retry_for = std::chrono::seconds(5);
+  EngineHost host{queue_, store, cache_, topic_, *clock_, options};
+  host.set_listener([this](const std::vector<DecidedCommand>& decided) {
+    for (const auto& d : decided) decided_.push_back(d);
+  });
+  host.recover();
+  create();
+  clock_->advance_to(at(11));
+  ASSERT_EQ(host.run_once(), 1u);
+  bid("b1", "alice", 1000, 10, 3000);
+  store.lose_next = 1;  // committed, but the engine hears "failed"; the retry then conflicts
+  host.run_once();
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  EXPECT_EQ(stored_auction()->state.accepted.size(), 1u);  // applied once, not twice
+  ASSERT_FALSE(decided_.empty());
+  EXPECT_EQ(decided_.back().command_id, "b1");  // the waiter hears the stored decision
+  EXPECT_TRUE(decided_.back().decision.accepted);
+  EXPECT_EQ(drain(host), 0u);  // acknowledged: nothing comes back
+}
+
+}  // namespace
+}  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, AnUnansweredStoreReadIsNotTakenForAMissingAuction) {
+  auto first = make_host();
+  auto second = make_host();
+  first->recover();
+  second->recover();  // before a1 exists: it will have to ask the store
+  create();
+  ASSERT_EQ(first->run_once(), 1u);
+  clock_->advance_to(at(10));
+  bid("b1", "alice", 1500, 10);
+  store_.failing_reads = 1;
+  EXPECT_EQ(second->run_once(), 0u);  // not judged "auction_not_found": sent back
+  EXPECT_FALSE(stored_bid("b1"));
+  EXPECT_EQ(drain(*second), 1u);
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
 }
 
 }  // namespace
