@@ -468,7 +468,10 @@ std::size_t EngineHost::run_once() {
     log(LogLevel::warn, "engine", "batch commit failed; the batch comes again",
         {{"error", committed.error().message}, {"commands", parsed.envelopes.size()}});
     roll_back(touched);
-    if (!parsed.receipts.empty()) {
+    // A store still out of reach after the retries: the messages are left in flight and come
+    // back when their visibility runs out, so an outage spends one delivery per visibility
+    // timeout, not one per attempt. Anything else is sent back at once.
+    if (!parsed.receipts.empty() && committed.error().kind != ports::ErrorKind::retryable) {
       ports::call_blocking<void>([&](auto done) {
         queue_.nack(parsed.receipts, "store commit failed: " + committed.error().message,
                     std::move(done));

@@ -246,7 +246,7 @@ TEST_F(EngineHostTest, AFailedCommitRollsBackAndTheRedeliveryDecidesEachBidOnce)
   ASSERT_EQ(host->run_once(), 1u);
   bid("b1", "alice", 1000, 10, 3000);
   bid("b2", "bob", 1100, 11, 2000);
-  store_.fail_next_commits(1);
+  store_.fail_next_commits(1, ports::ErrorKind::permanent);  // sent back at once
   EXPECT_EQ(host->run_once(), 0u);
   EXPECT_FALSE(stored_bid("b1"));
   EXPECT_EQ(stored_auction()->state.accepted.size(), 0u);
@@ -262,7 +262,7 @@ TEST_F(EngineHostTest, AFailedCommitOfANewAuctionForgetsIt) {
   auto host = make_host();
   host->recover();
   create();
-  store_.fail_next_commits(1);
+  store_.fail_next_commits(1, ports::ErrorKind::permanent);  // sent back at once
   EXPECT_EQ(host->run_once(), 0u);
   EXPECT_EQ(host->auctions(), 0u);
   EXPECT_EQ(host->run_once(), 1u);
@@ -316,7 +316,7 @@ TEST_F(EngineHostTest, AnInTimeBidWhoseBatchFailedHoldsTheCloseUntilDecided) {
   clock_->advance_to(at(598));
   ASSERT_EQ(host->run_once(), 1u);
   bid("b1", "alice", 1000, 597);
-  store_.fail_next_commits(4);
+  store_.fail_next_commits(4, ports::ErrorKind::permanent);  // sent back at once
   for (int i = 0; i < 4; ++i) host->run_once();  // delivered four times, never committed
   clock_->advance_to(at(700));                   // far past endsAt and the lateness bound
   ASSERT_EQ(host->run_once(), 1u);
@@ -332,8 +332,8 @@ TEST_F(EngineHostTest, AMessageDeadLetteredAfterMaxDeliveriesNoLongerHoldsTheClo
   clock_->advance_to(at(598));
   ASSERT_EQ(host->run_once(), 1u);
   bid("b1", "alice", 1000, 597);
-  store_.fail_next_commits(5);
-  for (int i = 0; i < 5; ++i) host->run_once();  // the fifth failure dead-letters it
+  store_.fail_next_commits(5, ports::ErrorKind::permanent);  // sent back at once
+  for (int i = 0; i < 5; ++i) host->run_once();              // the fifth failure dead-letters it
   clock_->advance_to(at(700));
   host->run_once();
   EXPECT_FALSE(stored_bid("b1"));
@@ -537,6 +537,27 @@ TEST_F(EngineHostTest, AnUnansweredStoreReadIsNotTakenForAMissingAuction) {
   EXPECT_EQ(second->run_once(), 0u);  // not judged "auction_not_found": sent back
   EXPECT_FALSE(stored_bid("b1"));
   EXPECT_EQ(drain(*second), 1u);
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+}
+
+}  // namespace
+}  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, AStoreStillOutOfReachLeavesTheBatchToTheVisibilityTimeout) {
+  auto host = make_host();  // commit_retry_for_ = 0: no retries in this test
+  host->recover();
+  create();
+  clock_->advance_to(at(11));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 10);
+  store_.fail_next_commits(1);  // retryable
+  EXPECT_EQ(host->run_once(), 0u);
+  EXPECT_EQ(host->run_once(), 0u);               // not sent back at once: still in flight
+  clock_->advance_by(std::chrono::seconds(31));  // past the visibility timeout
+  EXPECT_EQ(host->run_once(), 1u);
   EXPECT_TRUE(stored_bid("b1")->decision.accepted);
 }
 
