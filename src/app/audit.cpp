@@ -1,11 +1,14 @@
 #include "app/audit.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <iterator>
 #include <ostream>
 #include <stdexcept>
 #include <variant>
 
+#include "adapters/postgres/postgres_audit_log.hpp"
 #include "adapters/sqlite/sqlite_audit_log.hpp"
 #include "app/config.hpp"
 #include "engine/engine.hpp"
@@ -33,7 +36,12 @@ struct AuditArgs {
   std::vector<std::string> positional;
   std::optional<std::string> data_dir;
   std::optional<std::string> anchor;  ///< "SEQ:HASH" noted from an earlier verify
+  /// --profile, --postgres-url and --config, as given: passed on to load_config.
+  std::vector<std::string> config_flags;
 };
+
+// The serve settings that say where the audit log is; the rest of serve's mean nothing here.
+constexpr std::string_view kConfigFlags[] = {"--profile", "--postgres-url", "--config"};
 
 AuditArgs parse_args(const std::vector<std::string>& args) {
   AuditArgs parsed;
@@ -44,6 +52,18 @@ AuditArgs parse_args(const std::vector<std::string>& args) {
       parsed.data_dir = args[++i];
     } else if (arg.starts_with("--data-dir=")) {
       parsed.data_dir = arg.substr(std::string_view("--data-dir=").size());
+    } else if (const auto* flag = std::find_if(std::begin(kConfigFlags), std::end(kConfigFlags),
+                                               [&](std::string_view name) {
+                                                 return arg == name || (arg.starts_with(name) &&
+                                                                        arg[name.size()] == '=');
+                                               });
+               flag != std::end(kConfigFlags)) {
+      if (arg == *flag) {
+        if (i + 1 == args.size()) throw AuditUsageError(arg + " needs a value");
+        parsed.config_flags.push_back(arg + "=" + args[++i]);
+      } else {
+        parsed.config_flags.push_back(arg);
+      }
     } else if (arg == "--anchor") {
       if (i + 1 == args.size()) throw AuditUsageError("--anchor needs a value");
       parsed.anchor = args[++i];
@@ -61,17 +81,35 @@ AuditArgs parse_args(const std::vector<std::string>& args) {
   return parsed;
 }
 
-// The same default as `gavel serve`: the flag, else GAVEL_DATA_DIR or the config file.
-std::filesystem::path data_dir_of(const AuditArgs& args, char** environment) {
-  if (args.data_dir) return *args.data_dir;
+// One line, whatever the adapter said (libpq's messages can span several).
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+// The selfhosted profile's log: the audit_log table of its PostgreSQL (`gavel migrate`).
+std::unique_ptr<ports::AuditLog> open_postgres_log(const Config& config, const AuditArgs& args) {
+  if (args.data_dir) {
+    throw AuditUsageError(
+        "--data-dir is the embedded profile's; the selfhosted audit log is in PostgreSQL "
+        "(--postgres-url)");
+  }
+  if (config.postgres_url.empty()) {
+    throw AuditUsageError(
+        "profile selfhosted needs postgres-url (--postgres-url or GAVEL_POSTGRES_URL)");
+  }
   try {
-    return load_config({}, environment).data_dir;
-  } catch (const ConfigError& error) {
-    throw AuditUsageError(error.what());
+    return std::make_unique<adapters::postgres::PostgresAuditLog>(config.postgres_url);
+  } catch (const std::exception& open_error) {
+    throw AuditUsageError(one_line(open_error.what()));
   }
 }
 
-std::unique_ptr<adapters::sqlite::SqliteAuditLog> open_log(const std::filesystem::path& data_dir) {
+// The embedded profile's log: <data dir>/audit.db.
+std::unique_ptr<ports::AuditLog> open_sqlite_log(const std::filesystem::path& data_dir) {
   const auto path = audit_log_path(data_dir);
   std::error_code error;
   // Opening would create an empty log; a missing one is a mistake in the path.
@@ -83,6 +121,24 @@ std::unique_ptr<adapters::sqlite::SqliteAuditLog> open_log(const std::filesystem
   } catch (const std::runtime_error& open_error) {
     throw AuditUsageError(open_error.what());
   }
+}
+
+// The log of the configured profile, found as `gavel serve` finds it: the profile and
+// PostgreSQL URL from the flags, GAVEL_PROFILE / GAVEL_POSTGRES_URL or the config file; the
+// data dir from --data-dir, else GAVEL_DATA_DIR or the config file.
+std::unique_ptr<ports::AuditLog> open_log(const AuditArgs& args, char** environment) {
+  Config config;
+  try {
+    config = load_config(args.config_flags, environment);
+  } catch (const ConfigError& error) {
+    throw AuditUsageError(error.what());
+  }
+  if (config.profile == "selfhosted") return open_postgres_log(config, args);
+  if (config.profile != "embedded") {
+    throw AuditUsageError("profile '" + config.profile + "' has no audit log to read yet");
+  }
+  return open_sqlite_log(args.data_dir ? std::filesystem::path(*args.data_dir)
+                                       : std::filesystem::path(config.data_dir));
 }
 
 // Pages through `read(after_seq, limit, done)` until it answers a short page.
@@ -104,7 +160,7 @@ int verify(const AuditArgs& args, char** environment, std::ostream& out) {
   if (!args.positional.empty()) {
     throw AuditUsageError("unexpected argument '" + args.positional.front() + "'");
   }
-  auto log = open_log(data_dir_of(args, environment));
+  auto log = open_log(args, environment);
   const auto entries = read_all([&](std::uint64_t after, std::size_t limit, auto done) {
     log->entries(after, limit, std::move(done));
   });
@@ -146,7 +202,7 @@ int replay(const AuditArgs& args, char** environment, std::ostream& out) {
   const std::string& id = args.positional.front();
   if (!domain::is_valid_id(id)) throw AuditUsageError("'" + id + "' is not a valid auction id");
   const domain::AuctionId auction_id{id};
-  auto log = open_log(data_dir_of(args, environment));
+  auto log = open_log(args, environment);
   const auto entries = read_all([&](std::uint64_t after, std::size_t limit, auto done) {
     log->entries_for_auction(auction_id, after, limit, std::move(done));
   });
@@ -338,11 +394,12 @@ int run_audit(const std::vector<std::string>& args, char** environment, std::ost
 }
 
 const char* audit_help() {
-  return R"help(Usage: gavel audit verify [--data-dir DIR] [--anchor SEQ:HASH]
-       gavel audit replay <auctionId> [--data-dir DIR]
+  return R"help(Usage: gavel audit verify [LOG] [--anchor SEQ:HASH]
+       gavel audit replay <auctionId> [LOG]
+  LOG: [--data-dir DIR | --profile selfhosted --postgres-url URL] [--config FILE]
 
-The audit trail in DIR/audit.db: every command the engine decided (who, when, from which
-gateway, and the decision) and every event, each entry chained to the one before by SHA-256.
+The audit trail: every command the engine decided (who, when, from which gateway, and the
+decision) and every event, each entry chained to the one before by SHA-256.
 
   verify   checks the whole chain. Prints "audit chain ok: N entries, head <hash>" (exit 0),
            or "audit chain broken at seq N: <altered|removed|reordered|broken link> (...)"
@@ -352,8 +409,15 @@ gateway, and the decision) and every event, each entry chained to the one before
            decision and event, and the final state, with what was recorded. Prints each
            difference; exit 0 when identical, 1 when not.
 
-DIR defaults as for gavel serve: --data-dir, else GAVEL_DATA_DIR (or the config file), else
-gavel-data. Exit status 2: bad usage, or no readable audit log.
+LOG is found as gavel serve finds it, from the flags, else GAVEL_* variables, else the config
+file (GAVEL_CONFIG or --config FILE):
+  embedded profile (the default)   DIR/audit.db: --data-dir DIR, else GAVEL_DATA_DIR, else
+                                   gavel-data
+  --profile selfhosted             the audit_log table in PostgreSQL: --postgres-url URL, else
+                                   GAVEL_POSTGRES_URL (the schema of `gavel migrate`)
+
+Exit status 2: bad usage, or no readable audit log (no audit.db, PostgreSQL unreachable, or
+its schema not migrated).
 )help";
 }
 

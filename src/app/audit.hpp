@@ -1,9 +1,11 @@
 #pragma once
 // `gavel audit`: the operator's side of the audit trail.
-//   gavel audit verify [--data-dir DIR]            checks the hash chain of <DIR>/audit.db
-//   gavel audit replay <auctionId> [--data-dir DIR] re-derives an auction from its recorded
-//                                                   commands and compares with what was decided
-// DIR defaults as for `gavel serve` (GAVEL_DATA_DIR, the config file, then "gavel-data").
+//   gavel audit verify [LOG] [--anchor SEQ:HASH]  checks the hash chain of the audit log
+//   gavel audit replay <auctionId> [LOG]          re-derives an auction from its recorded
+//                                                 commands and compares with what was decided
+// LOG is found as `gavel serve` finds it (flags, GAVEL_* variables, the config file): the
+// embedded profile's <DIR>/audit.db (--data-dir DIR, default "gavel-data"), or with
+// --profile selfhosted the PostgreSQL audit_log table at --postgres-url (also --config FILE).
 // Exit status: 0 ok / identical, 1 broken chain / differences, 2 bad usage or unreadable log.
 
 #include <cstddef>
