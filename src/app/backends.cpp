@@ -66,7 +66,7 @@ Backends open_backends(const Config& config, const ports::ClockPtr& clock) {
   if (config.profile == "embedded") return embedded(config, clock);
   if (config.profile == "selfhosted") return selfhosted(config, clock);
   throw ConfigError("profile: '" + config.profile +
-                    "' is not available yet; only 'embedded' is (see README.md)");
+                    "' is not available yet; 'embedded' and 'selfhosted' are (see README.md)");
 }
 
 }  // namespace gavel::app

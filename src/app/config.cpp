@@ -72,7 +72,8 @@ std::string show_number(T value) {
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> setting_table{
-      {"profile", "embedded, selfhosted or aws (only embedded is available so far)",
+      {"profile",
+       "embedded (one process, SQLite) or selfhosted (Redis, PostgreSQL); aws is not built yet",
        [](Config& c, const std::string& v) {
          one_of("profile", v, {"embedded", "selfhosted", "aws"});
          c.profile = v;

@@ -605,7 +605,7 @@ std::string serve_help() {
   out << "Usage: gavel serve [--<setting> <value> | --<setting>=<value>]... [--config FILE]\n\n"
          "Runs Gavel's roles: the embedded profile runs the gateway, engine, notifier and auditor "
          "in\n"
-         "one process (separate role processes need the selfhosted profile, not built yet).\n"
+         "one process; the selfhosted profile runs the roles named by --roles (README.md).\n"
          "Every setting is also an environment variable; flags win over variables, variables over\n"
          "the config file. Stops gracefully on SIGINT/SIGTERM.\n\nSettings:\n";
   for (const auto& setting : config_help()) {
