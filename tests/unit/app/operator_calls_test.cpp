@@ -1,7 +1,5 @@
 // `gavel dlq` and /readyz against a gateway on a real loopback socket, over a memory
 // queue holding a real dead letter (a message the consumer moved there).
-#include "app/dlq.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +13,7 @@
 #include "adapters/memory/memory_store.hpp"
 #include "adapters/memory/static_authenticator.hpp"
 #include "adapters/memory/system_clock.hpp"
+#include "app/dlq.hpp"
 #include "ports/blocking.hpp"
 #include "roles/gateway/gateway.hpp"
 
