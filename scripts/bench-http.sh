@@ -20,31 +20,15 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+trap 'exit 130' INT TERM
+source bench/http/lib.sh
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections}"
 
 # 1. nginx
-nginx_port=$(free_port)
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type application/json; return 202 '{"bidId":"01JDZ8X4K2M7Q9R3T5V7W9Y1AB","status":"queued"}'; }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-sleep 0.5
+start_nginx
 echo "## nginx fixed 202"
-BID_PATH=/v1/auctions/x/bids wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "http://127.0.0.1:$nginx_port" | grep -E "Requests/sec|50%|99%"
+wrk_post "http://127.0.0.1:$nginx_port" /v1/auctions/x/bids none "$connections" "$seconds"
 
 # 2. gavel serve
 gavel_port=$(free_port)
@@ -53,16 +37,11 @@ gavel_pid=$!
 pids+=($gavel_pid)
 for _ in $(seq 100); do grep -q listening "$work/gavel.out" 2>/dev/null && break; sleep 0.1; done
 api="http://127.0.0.1:$gavel_port"
-seller=$(curl -s -XPOST "$api/v1/auth/dev-token" -d '{"sub":"bench-seller","roles":["seller"]}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
-bidder=$(curl -s -XPOST "$api/v1/auth/dev-token" -d '{"sub":"bench-bidder","roles":["bidder"]}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
-auction=$(curl -s -XPOST "$api/v1/auctions" -H "Authorization: Bearer $seller" -d '{"title":"bench","currency":"EUR","startingPrice":100,"durationSeconds":3600}' | sed 's/.*"id":"\([^"]*\)".*/\1/')
-# A first bid makes later identical bids "not_raising_max" for the leader: every request is a
-# full, durably committed engine decision with ?wait=, and a cheap cache check without it.
-curl -s -XPOST "$api/v1/auctions/$auction/bids?wait=2000" -H "Authorization: Bearer $bidder" -d '{"amount":1000,"maxAmount":1500}' > /dev/null
+read -r auction bidder < <(bench_auction "$api")
 echo "## gavel ?wait= (durable decisions: engine + SQLite commit per batch)"
-TOKEN=$bidder BID_PATH="/v1/auctions/$auction/bids?wait=5000" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "$api" | grep -E "Requests/sec|50%|99%|Non-2xx"
+wrk_post "$api" "/v1/auctions/$auction/bids?wait=5000" "$bidder" "$connections" "$seconds"
 echo "## gavel intake without ?wait= (202 after the durable batch commit: the embedded queue is memory)"
-TOKEN=$bidder BID_PATH="/v1/auctions/$auction/bids" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/http/post_bid.lua "$api" | grep -E "Requests/sec|50%|99%|Non-2xx"
+wrk_post "$api" "/v1/auctions/$auction/bids" "$bidder" "$connections" "$seconds"
 
 # 3. gavel load (realistic mix)
 echo "## gavel load --bidders $connections --watchers 16 (proxy bidders, 1 hot + 50 cold auctions)"

@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -274,44 +276,18 @@ class RedisQueue::Impl final : public AdapterCore {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
+  // Sends that arrive while the worker is busy go to Redis together, as one script call: with
+  // appendfsync always each call costs an fsync, so one call per send would bound intake at a
+  // few thousand a second whatever the number of gateways' connections.
   void send(std::vector<ports::OutgoingMessage> messages,
             ports::Callback<std::vector<ports::SendReceipt>> done) {
-    using Receipts = std::vector<ports::SendReceipt>;
-    run_and_serve<Receipts>(
-        std::move(done),
-        [this, messages = std::move(messages)](Connection& connection) -> ports::Result<Receipts> {
-          const auto now = clock_->now();
-          auto args = common(now);
-          args.insert(
-              args.end(),
-              {to_micros(now - options_.max_lateness), to_micros(now - options_.dedup_window),
-               std::to_string(
-                   std::chrono::ceil<std::chrono::milliseconds>(options_.dedup_window).count() +
-                   1000)});
-          for (const auto& message : messages) {
-            args.insert(args.end(), {message.ordering_key, message.dedup_id,
-                                     to_micros(message.event_time), message.body});
-          }
-          auto reply = connection.eval(script(kSend), {}, args);
-          if (!reply.ok()) {
-            if (reply.error().message.find("LATE ") != std::string::npos) {
-              return ports::Error{ports::ErrorKind::permanent,
-                                  "a message's event_time is older than the queue's lateness "
-                                  "bound (" +
-                                      domain::format_rfc3339(now - options_.max_lateness) + ")"};
-            }
-            return reply.error();
-          }
-          Receipts receipts;
-          for (const redisReply* item : reply_elements(*reply.value())) {
-            const auto pair = reply_elements(*item);
-            if (pair.size() != 2) {
-              return ports::Error{ports::ErrorKind::retryable, "redis queue: malformed send"};
-            }
-            receipts.push_back({reply_text(*pair[0]), reply_integer(*pair[1]) == 1});
-          }
-          return receipts;
-        });
+    {
+      std::lock_guard lock{sends_mutex_};
+      sends_.push_back({std::move(messages), std::move(done)});
+      if (flush_posted_) return;
+      flush_posted_ = true;
+    }
+    worker_->post([this](Connection& connection) { flush_sends(connection); });
   }
 
   void receive(ports::ReceiveOptions options, ports::Callback<std::vector<ports::Delivery>> done) {
@@ -418,6 +394,90 @@ class RedisQueue::Impl final : public AdapterCore {
     });
   }
 
+  using Receipts = std::vector<ports::SendReceipt>;
+  struct PendingSend {
+    std::vector<ports::OutgoingMessage> messages;
+    ports::Callback<Receipts> done;
+  };
+
+  void flush_sends(Connection& connection) {
+    std::vector<PendingSend> batch;
+    {
+      std::lock_guard lock{sends_mutex_};
+      batch.swap(sends_);
+      flush_posted_ = false;
+    }
+    std::vector<const ports::OutgoingMessage*> all;
+    for (const auto& pending : batch) {
+      for (const auto& message : pending.messages) all.push_back(&message);
+    }
+    std::vector<ports::Result<Receipts>> answers;
+    auto together = send_now(connection, all);
+    if (together.ok()) {
+      std::size_t next = 0;
+      for (const auto& pending : batch) {
+        const auto first = together.value().begin() + static_cast<std::ptrdiff_t>(next);
+        answers.emplace_back(
+            Receipts(first, first + static_cast<std::ptrdiff_t>(pending.messages.size())));
+        next += pending.messages.size();
+      }
+    } else if (batch.size() == 1) {
+      answers.push_back(std::move(together));
+    } else {
+      // One caller's refusal (a late message refuses its whole send) must not refuse the
+      // others: each is sent on its own again.
+      for (const auto& pending : batch) {
+        std::vector<const ports::OutgoingMessage*> own;
+        for (const auto& message : pending.messages) own.push_back(&message);
+        answers.push_back(send_now(connection, own));
+      }
+    }
+    const bool any_ok =
+        std::any_of(answers.begin(), answers.end(), [](const auto& answer) { return answer.ok(); });
+    if (any_ok && !polls_.empty()) polls_.serve(connection);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(answers[i]));
+  }
+
+  ports::Result<Receipts> send_now(Connection& connection,
+                                   const std::vector<const ports::OutgoingMessage*>& messages) {
+    const auto now = clock_->now();
+    auto args = common(now);
+    args.insert(
+        args.end(),
+        {to_micros(now - options_.max_lateness), to_micros(now - options_.dedup_window),
+         std::to_string(
+             std::chrono::ceil<std::chrono::milliseconds>(options_.dedup_window).count() + 1000)});
+    for (const auto* message : messages) {
+      args.insert(args.end(), {message->ordering_key, message->dedup_id,
+                               to_micros(message->event_time), message->body});
+    }
+    auto reply = connection.eval(script(kSend), {}, args);
+    if (!reply.ok()) {
+      if (reply.error().message.find("LATE ") != std::string::npos) {
+        return ports::Error{ports::ErrorKind::permanent,
+                            "a message's event_time is older than the queue's lateness bound (" +
+                                domain::format_rfc3339(now - options_.max_lateness) + ")"};
+      }
+      return reply.error();
+    }
+    Receipts receipts;
+    for (const redisReply* item : reply_elements(*reply.value())) {
+      const auto pair = reply_elements(*item);
+      if (pair.size() != 2) {
+        return ports::Error{ports::ErrorKind::retryable, "redis queue: malformed send"};
+      }
+      receipts.push_back({reply_text(*pair[0]), reply_integer(*pair[1]) == 1});
+    }
+    if (receipts.size() != messages.size()) {
+      return ports::Error{ports::ErrorKind::retryable,
+                          "redis queue: send answered the wrong count"};
+    }
+    return receipts;
+  }
+
+  std::mutex sends_mutex_;
+  std::vector<PendingSend> sends_;
+  bool flush_posted_ = false;
   const std::string base_;
   const Options options_;
 };

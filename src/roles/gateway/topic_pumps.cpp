@@ -12,6 +12,7 @@ constexpr std::size_t kBatch = 512;
 constexpr auto kReceiveWait = std::chrono::milliseconds(200);
 constexpr auto kVisibility = std::chrono::seconds(30);
 constexpr std::size_t kRememberedEvents = 100'000;
+constexpr auto kFailurePause = std::chrono::milliseconds(200);
 }  // namespace
 
 TopicPump::TopicPump(ports::SubscriptionPtr subscription, Handler handle)
@@ -36,7 +37,12 @@ void TopicPump::stop() {
 std::size_t TopicPump::run_once(domain::Duration wait) {
   auto received = ports::call_blocking<std::vector<ports::Delivery>>(
       [&](auto done) { subscription_->receive(kBatch, wait, kVisibility, std::move(done)); });
-  if (!received || received.value().empty()) return 0;
+  if (!received) {
+    // The topic is out of reach (its server restarting): wait a little rather than spin.
+    std::this_thread::sleep_for(kFailurePause);
+    return 0;
+  }
+  if (received.value().empty()) return 0;
   handle_(received.value());
   std::vector<std::string> receipts;
   receipts.reserve(received.value().size());

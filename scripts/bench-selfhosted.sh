@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Side-by-side figures of the selfhosted profile for docs/benchmarks.md, in one run:
+#   1. nginx (1 worker) answering a fixed 202: the machine's HTTP ceiling;
+#   2. redis-benchmark against the same Redis (AOF, fsync always): the queue's own ceiling;
+#   3. gavel: 1 gateway + 1 engine, 1 gateway + 2 engines, 2 gateways + 2 engines (a notifier and
+#      an auditor always run too), each with the bid POST without ?wait= (202 once the command
+#      is in Redis) and with ?wait= (the decision, durably committed in PostgreSQL).
+# Everything binds 127.0.0.1 on free ports in a temp dir and is stopped at the end.
+# Usage: scripts/bench-selfhosted.sh [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${BENCH_CONNECTIONS:-64}
+for tool in nginx wrk redis-server redis-benchmark; do
+  command -v "$tool" >/dev/null || { echo "bench-selfhosted: $tool is missing (apt-get install nginx-light wrk redis-server)" >&2; exit 2; }
+done
+[ -x build/gavel ] || { echo "bench-selfhosted: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+source bench/http/lib.sh
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections} in all (split over the gateways)"
+start_nginx
+echo "## nginx fixed 202"
+wrk_post "http://127.0.0.1:$nginx_port" /v1/auctions/x/bids none "$connections" "$seconds"
+
+redis_port=$(free_port)
+mkdir -p "$work/redis"
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save '' \
+  --appendonly yes --appendfsync always --daemonize no --logfile "$work/redis/redis.log" &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+echo "## redis-benchmark (AOF, appendfsync always; 50 clients, no pipelining)"
+redis-benchmark -p "$redis_port" -q -t set,lpush,xadd -n 100000 -c 50 2>/dev/null | tr '\r' '\n' | grep -E "requests per second" || true
+redis_url="redis://127.0.0.1:$redis_port"
+
+tests/support/postgres-server.sh start "$work/pg" >/dev/null
+postgres_url=$(cat "$work/pg/url")
+./build/gavel migrate --postgres-url "$postgres_url" >/dev/null
+secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+common=(--profile selfhosted --redis-url "$redis_url" --postgres-url "$postgres_url"
+  --dev-secret "$secret" --rate-per-second 0 --data-dir "$work/data")
+
+roles=()   # PIDs of the current configuration's gavel processes
+start() {  # name role -> echoes its port
+  local name=$1 role=$2
+  ./build/gavel serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 \
+    > "$work/$name.out" 2> "$work/$name.log" &
+  roles+=($!)
+  for _ in $(seq 200); do grep -q listening "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
+  sed 's/^listening 127.0.0.1://' "$work/$name.out"
+}
+stop_roles() { for pid in "${roles[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${roles[@]}"; do wait "$pid" 2>/dev/null || true; done; roles=(); rm -f "$work"/*.out; }
+
+# run GATEWAYS ENGINES: one configuration, both POSTs.
+run() {
+  local gateways=$1 engines=$2 ports=() i
+  start notifier notifier >/dev/null
+  start auditor auditor >/dev/null
+  for i in $(seq "$engines"); do start "engine-$i" engine >/dev/null; done
+  for i in $(seq "$gateways"); do ports+=("$(start "gateway-$i" gateway)"); done
+  read -r auction bidder < <(bench_auction "http://127.0.0.1:${ports[0]}")
+  local per=$((connections / gateways)) query
+  for query in "" "?wait=5000"; do
+    echo "## $gateways gateway(s), $engines engine(s), bid POST${query:+ with ?wait=}${query:- without ?wait=}"
+    for port in "${ports[@]}"; do
+      wrk_post "http://127.0.0.1:$port" "/v1/auctions/$auction/bids$query" "$bidder" "$per" "$seconds" > "$work/wrk-$port.txt" &
+    done
+    wait $(jobs -p | tail -n "${#ports[@]}") 2>/dev/null || true
+    for port in "${ports[@]}"; do sed "s/^/  [gateway :$port] /" "$work/wrk-$port.txt"; done
+    awk '/Requests\/sec/ {sum += $2} END {printf "  total %.0f req/s\n", sum}' "$work"/wrk-*.txt
+    rm -f "$work"/wrk-*.txt
+  done
+  stop_roles
+}
+run 1 1
+run 1 2
+run 2 2
