@@ -52,27 +52,32 @@ common=(--profile selfhosted --redis-url "$redis_url" --postgres-url "$postgres_
   --dev-secret "$secret" --rate-per-second 0 --data-dir "$work/data")
 
 roles=()   # PIDs of the current configuration's gavel processes
-start() {  # name role -> echoes its port
+start() {  # name role; sets started_port (call it directly, not in $(...): its PID goes to roles)
   local name=$1 role=$2
   ./build/gavel serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 \
     > "$work/$name.out" 2> "$work/$name.log" &
   roles+=($!)
   for _ in $(seq 200); do grep -q listening "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
-  sed 's/^listening 127.0.0.1://' "$work/$name.out"
+  started_port=$(sed 's/^listening 127.0.0.1://' "$work/$name.out")
 }
 stop_roles() { for pid in "${roles[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${roles[@]}"; do wait "$pid" 2>/dev/null || true; done; roles=(); rm -f "$work"/*.out; }
 
 # run GATEWAYS ENGINES: one configuration, both POSTs.
 run() {
   local gateways=$1 engines=$2 ports=() i
-  start notifier notifier >/dev/null
-  start auditor auditor >/dev/null
-  for i in $(seq "$engines"); do start "engine-$i" engine >/dev/null; done
-  for i in $(seq "$gateways"); do ports+=("$(start "gateway-$i" gateway)"); done
+  start notifier notifier
+  start auditor auditor
+  for i in $(seq "$engines"); do start "engine-$i" engine; done
+  for i in $(seq "$gateways"); do
+    start "gateway-$i" gateway
+    ports+=("$started_port")
+  done
   read -r auction bidder < <(bench_auction "http://127.0.0.1:${ports[0]}")
   local per=$((connections / gateways)) query
   for query in "" "?wait=5000"; do
-    echo "## $gateways gateway(s), $engines engine(s), bid POST${query:+ with ?wait=}${query:- without ?wait=}"
+    local what="without ?wait= (202 once in Redis)"
+    [ -n "$query" ] && what="with ?wait= (the durable decision)"
+    echo "## $gateways gateway(s), $engines engine(s), bid POST $what"
     for port in "${ports[@]}"; do
       wrk_post "http://127.0.0.1:$port" "/v1/auctions/$auction/bids$query" "$bidder" "$per" "$seconds" > "$work/wrk-$port.txt" &
     done
