@@ -136,6 +136,8 @@ class Api {
   /// GET /readyz: every dependency's probe, and whether the gateway is draining.
   asio::awaitable<Response> readiness();
   // The caller's own notices and preferences (gateway_account.cpp).
+  /// The caller, or the 401 (no token) / 404 (no notice store on this gateway) response.
+  std::variant<domain::UserId, Response> notices_owner() const;
   asio::awaitable<Response> list_notifications();
   asio::awaitable<Response> mark_notifications_read();
   asio::awaitable<Response> get_preferences();

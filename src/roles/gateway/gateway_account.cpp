@@ -14,16 +14,22 @@ namespace {
 constexpr const char* kNoInbox = "notifications are not enabled on this gateway";
 }  // namespace
 
-asio::awaitable<Response> Api::list_notifications() {
+std::variant<domain::UserId, Response> Api::notices_owner() const {
   auto who = authenticate();
-  if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
-  if (g_.deps_.notices == nullptr) co_return fail(404, "not_found", kNoInbox);
+  if (auto* error = std::get_if<Response>(&who)) return std::move(*error);
+  if (g_.deps_.notices == nullptr) return fail(404, "not_found", kNoInbox);
+  return std::get<ports::Principal>(who).user_id;
+}
+
+asio::awaitable<Response> Api::list_notifications() {
+  auto owner = notices_owner();
+  if (auto* error = std::get_if<Response>(&owner)) co_return std::move(*error);
+  const domain::UserId& user = std::get<domain::UserId>(owner);
   const auto limit = target_.param("limit");
   const auto before = target_.param("before");
-  auto query =
-      notifier::parse_inbox_query(std::get<ports::Principal>(who).user_id,
-                                  limit ? std::optional<std::string_view>(*limit) : std::nullopt,
-                                  before ? std::optional<std::string_view>(*before) : std::nullopt);
+  auto query = notifier::parse_inbox_query(
+      user, limit ? std::optional<std::string_view>(*limit) : std::nullopt,
+      before ? std::optional<std::string_view>(*before) : std::nullopt);
   if (auto* error = std::get_if<wire::FieldError>(&query))
     co_return fail(400, "invalid_request", error->message, error->field);
   auto page = co_await async_call_here<ports::InboxPage>([&](auto done) {
@@ -34,10 +40,9 @@ asio::awaitable<Response> Api::list_notifications() {
 }
 
 asio::awaitable<Response> Api::mark_notifications_read() {
-  auto who = authenticate();
-  if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
-  if (g_.deps_.notices == nullptr) co_return fail(404, "not_found", kNoInbox);
-  const domain::UserId user = std::get<ports::Principal>(who).user_id;
+  auto owner = notices_owner();
+  if (auto* error = std::get_if<Response>(&owner)) co_return std::move(*error);
+  const domain::UserId& user = std::get<domain::UserId>(owner);
   auto body = body_object();
   if (auto* error = std::get_if<Response>(&body)) co_return std::move(*error);
   auto ids = notifier::parse_mark_read(std::get<json::object>(body));
@@ -56,22 +61,20 @@ asio::awaitable<Response> Api::mark_notifications_read() {
 }
 
 asio::awaitable<Response> Api::get_preferences() {
-  auto who = authenticate();
-  if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
-  if (g_.deps_.notices == nullptr) co_return fail(404, "not_found", kNoInbox);
-  auto current = co_await async_call_here<std::vector<ports::Preferences>>([&](auto done) {
-    g_.deps_.notices->get_preferences({std::get<ports::Principal>(who).user_id}, std::move(done));
-  });
+  auto owner = notices_owner();
+  if (auto* error = std::get_if<Response>(&owner)) co_return std::move(*error);
+  const domain::UserId& user = std::get<domain::UserId>(owner);
+  auto current = co_await async_call_here<std::vector<ports::Preferences>>(
+      [&](auto done) { g_.deps_.notices->get_preferences({user}, std::move(done)); });
   if (!current || current.value().empty())
     co_return fail(503, "store_unavailable", current ? "no answer" : current.error().message);
   co_return ok(200, notifier::preferences_json(current.value().front()));
 }
 
 asio::awaitable<Response> Api::put_preferences() {
-  auto who = authenticate();
-  if (auto* error = std::get_if<Response>(&who)) co_return std::move(*error);
-  if (g_.deps_.notices == nullptr) co_return fail(404, "not_found", kNoInbox);
-  const domain::UserId user = std::get<ports::Principal>(who).user_id;
+  auto owner = notices_owner();
+  if (auto* error = std::get_if<Response>(&owner)) co_return std::move(*error);
+  const domain::UserId& user = std::get<domain::UserId>(owner);
   auto body = body_object();
   if (auto* error = std::get_if<Response>(&body)) co_return std::move(*error);
   auto current = co_await async_call_here<std::vector<ports::Preferences>>(

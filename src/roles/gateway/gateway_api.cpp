@@ -21,12 +21,6 @@
 
 namespace gavel::gateway {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace json = boost::json;
-using domain::Reason;
-
 namespace {
 
 constexpr std::size_t kDefaultPage = 20;

@@ -21,33 +21,15 @@ namespace {
 namespace json = boost::json;
 using testing::at;
 
-/// A store whose next N commits fail (fault injection by wrapping the real adapter).
-class FailingStore final : public ports::Store {
+/// A store that passes every call to another: the base of the fault-injecting stores below.
+class ForwardingStore : public ports::Store {
  public:
-  explicit FailingStore(ports::Store& inner) : inner_(inner) {}
-  void fail_next_commits(int n, ports::ErrorKind kind = ports::ErrorKind::retryable) {
-    failures_ = n;
-    kind_ = kind;
-  }
-  int commits = 0;
-  int failing_reads = 0;  ///< the next N get_auction calls answer retryable
-
+  explicit ForwardingStore(ports::Store& inner) : inner_(inner) {}
   void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
-    ++commits;
-    if (failures_ > 0) {
-      --failures_;
-      done(ports::Error{kind_, "injected failure"});
-      return;
-    }
     inner_.commit(std::move(batch), std::move(done));
   }
   void get_auction(const domain::AuctionId& id,
                    ports::Callback<std::optional<ports::StoredAuction>> done) override {
-    if (failing_reads > 0) {
-      --failing_reads;
-      done(ports::Error{ports::ErrorKind::retryable, "injected read failure"});
-      return;
-    }
     inner_.get_auction(id, std::move(done));
   }
   void list_auctions(const ports::AuctionListQuery& query,
@@ -74,8 +56,44 @@ class FailingStore final : public ports::Store {
     inner_.mark_published(std::move(ids), std::move(done));
   }
 
+ protected:
+  ports::Store& inner() { return inner_; }
+
  private:
   ports::Store& inner_;
+};
+
+/// A store whose next N commits (or reads of an auction) fail.
+class FailingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void fail_next_commits(int n, ports::ErrorKind kind = ports::ErrorKind::retryable) {
+    failures_ = n;
+    kind_ = kind;
+  }
+  int commits = 0;
+  int failing_reads = 0;  ///< the next N get_auction calls answer retryable
+
+  void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
+    ++commits;
+    if (failures_ > 0) {
+      --failures_;
+      done(ports::Error{kind_, "injected failure"});
+      return;
+    }
+    inner().commit(std::move(batch), std::move(done));
+  }
+  void get_auction(const domain::AuctionId& id,
+                   ports::Callback<std::optional<ports::StoredAuction>> done) override {
+    if (failing_reads > 0) {
+      --failing_reads;
+      done(ports::Error{ports::ErrorKind::retryable, "injected read failure"});
+      return;
+    }
+    inner().get_auction(id, std::move(done));
+  }
+
+ private:
   int failures_ = 0;
   ports::ErrorKind kind_ = ports::ErrorKind::retryable;
 };
@@ -448,50 +466,20 @@ TEST_F(EngineHostTest, AStoreOutageIsRiddenOutByRetryingTheCommitNotByNacking) {
 }
 
 /// A store that applies a commit but answers as if it failed (the answer lost on the way).
-class LostAnswerStore final : public ports::Store {
+class LostAnswerStore final : public ForwardingStore {
  public:
-  explicit LostAnswerStore(ports::Store& inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
   int lose_next = 0;
   void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
     if (lose_next > 0) {
       --lose_next;
-      inner_.commit(std::move(batch), [done](const ports::Result<void>&) {
+      inner().commit(std::move(batch), [done](const ports::Result<void>&) {
         done(ports::Error{ports::ErrorKind::retryable, "connection lost during commit"});
       });
       return;
     }
-    inner_.commit(std::move(batch), std::move(done));
+    inner().commit(std::move(batch), std::move(done));
   }
-  void get_auction(const domain::AuctionId& id,
-                   ports::Callback<std::optional<ports::StoredAuction>> done) override {
-    inner_.get_auction(id, std::move(done));
-  }
-  void list_auctions(const ports::AuctionListQuery& query,
-                     ports::Callback<std::vector<ports::StoredAuction>> done) override {
-    inner_.list_auctions(query, std::move(done));
-  }
-  void find_bid_by_key(const domain::UserId& bidder, const std::string& key,
-                       ports::Callback<std::optional<ports::StoredBid>> done) override {
-    inner_.find_bid_by_key(bidder, key, std::move(done));
-  }
-  void get_bid(const domain::BidId& id,
-               ports::Callback<std::optional<ports::StoredBid>> done) override {
-    inner_.get_bid(id, std::move(done));
-  }
-  void list_bids(const domain::AuctionId& id, std::uint64_t after, std::size_t limit,
-                 ports::Callback<std::vector<ports::StoredBid>> done) override {
-    inner_.list_bids(id, after, limit, std::move(done));
-  }
-  void pending_events(std::size_t limit,
-                      ports::Callback<std::vector<domain::Event>> done) override {
-    inner_.pending_events(limit, std::move(done));
-  }
-  void mark_published(std::vector<std::string> ids, ports::Callback<void> done) override {
-    inner_.mark_published(std::move(ids), std::move(done));
-  }
-
- private:
-  ports::Store& inner_;
 };
 
 TEST_F(EngineHostTest, ACommitWhoseAnswerWasLostIsNotJudgedAgain) {
