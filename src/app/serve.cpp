@@ -482,6 +482,8 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
       roles::EngineHostOptions engine_options;
       engine_options.visibility = std::chrono::seconds(config.engine_visibility_seconds);
       engine_options.commit_retry_for = engine_options.visibility / 2;
+      // Other engines share the store: rescan for auctions only a dead one knew.
+      if (backends.durable_queue) engine_options.rescan_every = std::chrono::seconds(5);
       host.emplace(queue, store, cache, topic, *clock, engine_options);
       host->set_audit_topic(&audit_topic);
       // In one process the engine tells this gateway's waiters directly.

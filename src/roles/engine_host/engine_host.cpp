@@ -364,8 +364,32 @@ void EngineHost::publish_audit(const Parsed& parsed, const engine::BatchResult& 
   }
 }
 
+void EngineHost::rescan_open_auctions() {
+  AuctionId after;
+  for (;;) {
+    auto page = ports::call_blocking<std::vector<ports::StoredAuction>>([&](auto done) {
+      store_.list_auctions(
+          ports::AuctionListQuery{domain::AuctionStatus::open, after, kRecoveryPage},
+          std::move(done));
+    });
+    if (!page) return;  // tried again at the next rescan
+    for (auto& stored : page.value()) {
+      after = stored.terms.id;
+      if (engine_.find(stored.terms.id) != nullptr) continue;  // known (stale copies conflict)
+      stored_seq_[stored.terms.id] = stored.state.seq;
+      engine_.restore(domain::Auction{std::move(stored.terms), std::move(stored.state)});
+    }
+    if (page.value().size() < kRecoveryPage) break;
+  }
+  auction_count_ = engine_.size();
+}
+
 std::size_t EngineHost::run_once() {
   if (outbox_dirty_) publish_pending_outbox();
+  if (options_.rescan_every.count() > 0 && clock_.now() >= next_rescan_) {
+    rescan_open_auctions();
+    next_rescan_ = clock_.now() + options_.rescan_every;
+  }
   auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
     queue_.receive(
         ports::ReceiveOptions{options_.batch_size, options_.receive_wait, options_.visibility},

@@ -38,6 +38,10 @@ struct EngineHostOptions {
   domain::Duration commit_retry_for = std::chrono::seconds(15);
   /// How long to back off after a failed batch (store or queue unavailable).
   domain::Duration retry_backoff = std::chrono::milliseconds(200);
+  /// With several engines on one store: how often (on the host's clock) to load the open
+  /// auctions this engine has not seen, so that one known only to an engine that died still
+  /// closes on time. Zero: never (one engine, which knows every auction).
+  domain::Duration rescan_every{0};
 };
 
 /// One decided command, as the gateway's waiters need it.
@@ -131,6 +135,7 @@ class EngineHost {
                     const std::vector<std::size_t>& cause);
   domain::Timestamp safe_until();
   void publish_pending_outbox();
+  void rescan_open_auctions();
   void publish_audit(const Parsed& parsed, const engine::BatchResult& result);
 
   ports::Queue& queue_;
@@ -153,6 +158,7 @@ class EngineHost {
   /// watermark no longer counts it).
   std::map<std::string, domain::Timestamp> unfinished_;
   bool outbox_dirty_ = true;
+  domain::Timestamp next_rescan_{};
 
   EngineHostStats stats_;
   std::atomic<std::size_t> auction_count_{0};

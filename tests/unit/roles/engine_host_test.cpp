@@ -551,3 +551,33 @@ TEST_F(EngineHostTest, AStoreStillOutOfReachLeavesTheBatchToTheVisibilityTimeout
 
 }  // namespace
 }  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, AnAuctionOnlyADeadEngineKnewStillClosesOnTimeAfterARescan) {
+  auto survivor = make_host();  // started before the auction existed
+  survivor->recover();
+  {
+    auto doomed = make_host();
+    doomed->recover();
+    create();
+    clock_->advance_to(at(10));
+    bid("b1", "alice", 1500, 10);
+    ASSERT_EQ(doomed->run_once(), 2u);
+  }  // it dies before the auction's end; no command for a1 comes any more
+  clock_->advance_to(at(700));  // past endsAt (600) and the lateness bound
+  survivor->run_once();
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::open);  // never heard of it
+
+  EngineHostOptions options;
+  options.receive_wait = domain::Duration{0};
+  options.rescan_every = std::chrono::seconds(5);
+  EngineHost rescanning{queue_, store_, cache_, topic_, *clock_, options};
+  rescanning.run_once();  // no recover(): it learns of a1 only by rescanning the open auctions
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+}
+
+}  // namespace
+}  // namespace gavel::roles
