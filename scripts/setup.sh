@@ -16,6 +16,9 @@ packages=(
   postgresql libpq-dev
   # the Redis cache, queue and topic: hiredis, and the server their tests run (tests/support/redis-server.sh)
   redis-server libhiredis-dev
+  # what the test scripts call: python3 (a free port in tests/support/redis-server.sh and the
+  # bench scripts), pgrep (tests/integration/selfhosted.test.mjs finds PostgreSQL's processes)
+  python3 procps
 )
 
 missing=()
