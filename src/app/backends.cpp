@@ -31,6 +31,7 @@ Backends embedded(const Config& config, const ports::ClockPtr& clock) {
   backends.queue = std::move(queue);
   backends.topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
   backends.audit_topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
+  backends.notice_topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
   backends.cache = std::make_unique<adapters::memory::MemoryCache>();
   backends.store =
       std::make_unique<adapters::sqlite::SqliteStore>(fs::path(config.data_dir) / "gavel.db");
@@ -52,6 +53,8 @@ Backends selfhosted(const Config& config, const ports::ClockPtr& clock) {
   backends.topic = std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "events", clock);
   backends.audit_topic =
       std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "audit", clock);
+  backends.notice_topic =
+      std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "notices", clock);
   backends.cache = std::make_unique<adapters::redis::RedisCache>(config.redis_url);
   backends.store = std::make_unique<adapters::postgres::PostgresStore>(config.postgres_url);
   backends.audit_log = std::make_unique<adapters::postgres::PostgresAuditLog>(config.postgres_url);

@@ -20,6 +20,8 @@ struct Backends {
   std::unique_ptr<ports::Queue> queue;
   std::unique_ptr<ports::Topic> topic;        ///< auction events
   std::unique_ptr<ports::Topic> audit_topic;  ///< the audit feed (commands and events)
+  /// The notifier's in-app notices on their way to the gateways holding the users' sockets.
+  std::unique_ptr<ports::Topic> notice_topic;
   std::unique_ptr<ports::Cache> cache;
   std::unique_ptr<ports::Store> store;
   std::unique_ptr<ports::AuditLog> audit_log;
