@@ -68,9 +68,7 @@ const state = {
   auctions: new Map(), // id → public view (kept live)
   list: { status: 'open', ids: [], next: null, loading: false, error: null },
   myBids: [],
-  notes: [],
   standing: {}, // auction id → leading | outbid | won | lost | cancelled
-  seenNotes: new Set(),
   inbox: new Inbox(), // the server's inbox: notices newest first, unread count, next page
   inboxError: null,
   route: null,
@@ -90,14 +88,11 @@ function recordsKey(kind) {
 
 function loadRecords() {
   state.myBids = loadJson(recordsKey('bids'), []);
-  state.notes = loadJson(recordsKey('notes'), []);
   state.standing = loadJson(recordsKey('standing'), {});
-  state.seenNotes = new Set(state.notes.map((n) => `${n.kind}:${n.eventId}`));
 }
 
 function saveRecords() {
   saveJson(recordsKey('bids'), state.myBids.slice(-200));
-  saveJson(recordsKey('notes'), state.notes.slice(-200));
   saveJson(recordsKey('standing'), state.standing);
   updateCounts();
 }
@@ -139,8 +134,6 @@ live.addEventListener('missing', ({ detail }) => {
     renderRoute();
   }
 });
-
-live.addEventListener('notification', ({ detail }) => receiveNotification(detail));
 
 live.addEventListener('inbox-notice', ({ detail }) => receiveInboxNotice(detail));
 
@@ -376,53 +369,6 @@ function notice(kind, text, link, auctionId = null) {
   region.append(item);
   while (region.children.length > 4) region.firstElementChild.remove();
   if (kind !== 'outbid' && kind !== 'error') setTimeout(() => item.remove(), 15000);
-}
-
-function receiveNotification(message) {
-  const key = `${message.kind}:${message.eventId}`;
-  if (state.seenNotes.has(key)) return;
-  state.seenNotes.add(key);
-  const auction = state.auctions.get(message.auctionId);
-  const title = auction?.title || message.auctionId;
-  const currency = auction?.currency ?? myBidCurrency(message.auctionId);
-  const price = currency ? formatMoney(message.price, currency) : String(message.price);
-  const note = {
-    kind: message.kind,
-    auctionId: message.auctionId,
-    title,
-    price: message.price,
-    currency,
-    eventId: message.eventId,
-    seq: message.seq,
-    at: serverNow(),
-  };
-  state.notes.push(note);
-  if (['leading', 'outbid', 'won', 'lost', 'cancelled'].includes(message.kind)) {
-    state.standing[message.auctionId] = message.kind;
-  }
-  saveRecords();
-  const link = { href: `#/auction/${encodeURIComponent(message.auctionId)}`, text: 'Open auction' };
-  notice(message.kind, noteText(note, price), state.route?.id === message.auctionId ? null : link, message.auctionId);
-  if (state.route?.name === 'my-bids') renderRoute();
-  if (state.route?.name === 'auction' && state.route.id === message.auctionId) {
-    const auctionNow = state.auctions.get(message.auctionId);
-    if (auctionNow) updateStanding(auctionNow, message.kind);
-  }
-}
-
-function noteText(note, price = note.currency ? formatMoney(note.price, note.currency) : String(note.price)) {
-  switch (note.kind) {
-    case 'outbid': return `You have been outbid on “${note.title}”: the price is now ${price}.`;
-    case 'leading': return `You are the highest bidder on “${note.title}” at ${price}.`;
-    case 'won': return `You won “${note.title}” for ${price}!`;
-    case 'lost': return `“${note.title}” closed at ${price}; you did not win.`;
-    case 'cancelled': return `“${note.title}” was cancelled.`;
-    default: return `${note.kind}: “${note.title}” (${price}).`;
-  }
-}
-
-function myBidCurrency(auctionId) {
-  return state.myBids.find((b) => b.auctionId === auctionId)?.currency ?? null;
 }
 
 function updateCounts() {
@@ -1050,19 +996,24 @@ async function markInboxRead(ids, trigger) {
 
 /** A notice pushed on the socket: into the inbox, the badge, and (for kinds the hub's own
  * notes do not cover) a visible notice. */
+/**
+ * A notice pushed by the notifier: into the inbox, and shown. On the auction's own page the
+ * standing line shows it as well (an outbid bidder who watches nothing else still learns).
+ */
 function receiveInboxNotice(raw) {
   if (!me()) return;
   const n = state.inbox.push(raw);
   if (!n) return;
   updateCounts();
   renderInbox();
-  if (['ending_soon', 'sold', 'unsold'].includes(n.kind)) {
-    const onPage = state.route?.name === 'auction' && state.route.id === n.auctionId;
-    const link = n.auctionId && !onPage ? { href: `#/auction/${encodeURIComponent(n.auctionId)}`, text: 'Open auction' } : null;
-    notice(kindClass(n.kind), n.subject || n.text || kindLabel(n.kind), link, n.auctionId || null);
-  } else if (state.route?.name === 'notifications') {
-    announce(`New notification: ${n.subject || kindLabel(n.kind)}`);
+  const onPage = state.route?.name === 'auction' && state.route.id === n.auctionId;
+  const link = n.auctionId && !onPage ? { href: `#/auction/${encodeURIComponent(n.auctionId)}`, text: 'Open auction' } : null;
+  notice(kindClass(n.kind), n.text || n.subject || kindLabel(n.kind), link, n.auctionId || null);
+  if (onPage && n.kind === 'outbid') {
+    const auction = state.auctions.get(n.auctionId);
+    if (auction) updateStanding(auction, n.kind);
   }
+  if (state.route?.name === 'notifications') announce(`New notification: ${n.subject || kindLabel(n.kind)}`);
 }
 
 function inboxView() {

@@ -113,12 +113,9 @@ export class Live extends EventTarget {
         this.dispatchEvent(new CustomEvent('socket-error', { detail: message.error }));
         return;
       case 'notification':
-        // {"notification": {...}} is an inbox notice (GET /v1/me/notifications' shape); the
-        // flat form (kind, auctionId, price, eventId, seq) is the hub's own outbid/leading/... note.
+        // {"notification": {...}}: a notice from the notifier, in GET /v1/me/notifications' shape.
         if (message.notification && typeof message.notification === 'object') {
           this.dispatchEvent(new CustomEvent('inbox-notice', { detail: message.notification }));
-        } else {
-          this.dispatchEvent(new CustomEvent('notification', { detail: message }));
         }
         return;
       case 'snapshot':

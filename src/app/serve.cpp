@@ -29,10 +29,10 @@
 #include "roles/engine_host/engine_host.hpp"
 #include "roles/gateway/gateway.hpp"
 #include "roles/gateway/topic_pumps.hpp"
-#include "roles/gateway/ws_push_channel.hpp"
 #include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
 #include "roles/notifier/notifier.hpp"
+#include "roles/notifier/topic_push_channel.hpp"
 
 namespace gavel::app {
 
@@ -247,8 +247,8 @@ std::string queue_metrics(adapters::memory::MemoryQueue& queue, domain::Timestam
   return out.str();
 }
 
-/// The notifier's delivery channels besides the inbox: the WebSocket push always, the others
-/// when configured.
+/// The notifier's delivery channels besides the inbox: the WebSocket push (through the notice
+/// topic, to whichever gateway holds the user's sockets) always, the others when configured.
 struct Channels {
   std::vector<std::unique_ptr<ports::NotificationChannel>> owned;
   std::vector<ports::NotificationChannel*> list() const {
@@ -258,9 +258,10 @@ struct Channels {
   }
 };
 
-Channels make_channels(const Config& config, gateway::WsHub& hub, ports::Clock& clock) {
+Channels make_channels(const Config& config, ports::Topic& notice_topic, ports::Clock& clock) {
   Channels channels;
-  channels.owned.push_back(std::make_unique<gateway::WsPushChannel>(hub, clock));
+  channels.owned.push_back(
+      std::make_unique<roles::notifier::TopicPushChannel>(notice_topic, clock));
   if (config.webhooks) {
     adapters::notify::WebhookOptions webhook;
     webhook.allow_private_addresses = config.webhook_allow_private;
@@ -457,7 +458,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     ports::NoticeStore& notices = *backends.notices;
     gateway::WsHub hub;
     gateway::DecisionWaiters waiters;
-    const Channels channels = make_channels(config, hub, *clock);
+    const Channels channels = make_channels(config, *backends.notice_topic, *clock);
 
     // Each role this process runs. Subscriptions open before the engine starts: its recovery
     // republishes the outbox.
@@ -522,10 +523,14 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     // A gateway fans events out to its WebSockets; decisions made by an engine in another
     // process reach its ?wait= requests through the audit feed.
     std::optional<gateway::TopicPump> events;
+    std::optional<gateway::TopicPump> pushed_notices;
     std::optional<gateway::TopicPump> decisions;
     if (runs(config, "gateway")) {
       events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub));
       events->start();
+      pushed_notices.emplace(backends.notice_topic->subscribe("gateway-" + gateway.node_id()),
+                             gateway::push_notices(hub));
+      pushed_notices->start();
       // With a networked queue another process's engine may decide this gateway's commands
       // even when one runs here; completing a waiter twice is harmless.
       if (!host || backends.durable_queue) {
@@ -588,6 +593,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     for (auto& worker : workers) worker.join();
     if (decisions) decisions->stop();
     if (events) events->stop();
+    if (pushed_notices) pushed_notices->stop();
     if (host) host->stop();
     if (notifier) notifier->stop();
     if (auditor) auditor->stop();

@@ -250,7 +250,7 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     assert.match(await bid(bob, '11.00'), /you are the highest bidder at €11\.00/i);
     await waitForText(alice.getByTestId('price'), '€11.00');
     await waitForText(alice.getByTestId('leader'), 'bob');
-    await waitForText(alice.locator('#notices .notice[data-kind="outbid"]'), /outbid on “Brass ship clock \(e2e\)”: the price is now €11\.00/);
+    await waitForText(alice.locator('#notices .notice[data-kind="outbid"]'), /outbid you on "Brass ship clock \(e2e\)"\. The price is now EUR 11\.00/);
     await waitForText(alice.locator('[data-standing]'), /You have been outbid/);
     await waitForText(bob.getByTestId('leader'), 'bob (you)');
 
@@ -258,7 +258,7 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     assert.match(await bid(alice, '11.50', '20.00'), /highest bidder at €11\.50/);
     await waitForText(bob.getByTestId('price'), '€11.50');
     await waitForText(bob.getByTestId('leader'), 'alice');
-    await waitForText(bob.locator('#notices .notice[data-kind="outbid"]'), /price is now €11\.50/);
+    await waitForText(bob.locator('#notices .notice[data-kind="outbid"]'), /price is now EUR 11\.50/);
 
     // bob's next bid is beaten at once by alice's maximum (proxy bidding).
     assert.match(await bid(bob, '12.00'), /another bidder's maximum is higher: the price is now €12\.50/);
@@ -459,7 +459,7 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     await buyButton.focus();
     await buyer.keyboard.press('Enter');
     await waitForText(buyer.locator('[data-standing]'), 'You won this auction for $1,234.50.');
-    await waitForText(buyer.locator('#notices .notice[data-kind="won"]'), /You won “Teak chess set \(e2e\)” for \$1,234\.50!/);
+    await waitForText(buyer.locator('#notices .notice[data-kind="won"]'), /You won "Teak chess set \(e2e\)" for USD 1,234\.50\./);
     // The seller's page follows live.
     await waitForText(seller.locator('.auction [data-field="status"]'), 'Sold to bea');
     await waitForText(seller.getByTestId('countdown'), 'Ended');

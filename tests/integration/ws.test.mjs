@@ -136,30 +136,36 @@ describe('subscribe, snapshot, events', () => {
 });
 
 describe('notifications', () => {
-  test('outbid and leading notices reach the user’s own socket only', async () => {
+  test('the notifier’s outbid and leading notices reach the user’s own sockets only, once each', async () => {
     const a = await server.createAuction(seller, { startingPrice: 1000 });
     const aliceWs = await open({ token: alice });
     const bobWs = await open({ token: bob });
     const anon = await open({});
     await Promise.all([wsRoundTrip(aliceWs), wsRoundTrip(bobWs), wsRoundTrip(anon)]);
+    const notice = (m, kind) => m.type === 'notification' && m.notification?.auctionId === a.id && m.notification.kind === kind;
     const r1 = await server.bid(a.id, alice, { amount: 1000 }, { key: uid(), wait: 5000 });
     assert.equal(r1.status, 200);
-    const leading = await aliceWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'leading');
-    assert.equal(leading.seq, r1.body.auction.seq);
-    assert.equal(leading.price, 1000);
+    const leading = await aliceWs.waitFor((m) => notice(m, 'leading'));
+    assert.equal(leading.notification.read, false);
+    assert.match(leading.notification.text, /Your bid leads/);
     const r2 = await server.bid(a.id, bob, { amount: 1500 }, { key: uid(), wait: 5000 });
     assert.equal(r2.status, 200);
-    const outbid = await aliceWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'outbid');
-    assert.equal(outbid.seq, r2.body.auction.seq);
-    assert.equal(outbid.price, 1500);
-    const bobLeading = await bobWs.waitFor((m) => m.type === 'notification' && m.auctionId === a.id && m.kind === 'leading');
-    assert.equal(bobLeading.seq, r2.body.auction.seq);
-    await sleep(200);
+    const outbid = await aliceWs.waitFor((m) => notice(m, 'outbid'));
+    assert.match(outbid.notification.text, /15\.00/);
+    await bobWs.waitFor((m) => notice(m, 'leading'));
+    // The same notices are in the inbox, under the same ids.
+    const inbox = await server.request('GET', '/v1/me/notifications', { token: alice });
+    assert.equal(inbox.status, 200);
+    const inboxIds = inbox.body.notifications.filter((n) => n.auctionId === a.id).map((n) => n.id).sort();
+    assert.deepEqual(inboxIds, [leading.notification.id, outbid.notification.id].sort());
+    await sleep(300);
     await Promise.all([wsRoundTrip(aliceWs), wsRoundTrip(bobWs), wsRoundTrip(anon)]);
-    const kinds = (c) => c.messages.filter((m) => m.type === 'notification' && m.auctionId === a.id).map((m) => m.kind);
+    const kinds = (c) => c.messages.filter((m) => m.type === 'notification' && m.notification?.auctionId === a.id).map((m) => m.notification.kind);
     assert.deepEqual(kinds(aliceWs), ['leading', 'outbid']);
     assert.deepEqual(kinds(bobWs), ['leading']);
     assert.deepEqual(kinds(anon), []);
+    // Every notification message is the notifier's (no second, flat copy from the gateway).
+    assert.deepEqual(aliceWs.messages.filter((m) => m.type === 'notification' && !m.notification), []);
     // Not subscribed to the auction: no auction events, only the user's notices.
     assert.deepEqual(aliceWs.messages.filter((m) => m.auctionId === a.id && m.type !== 'notification'), []);
   });

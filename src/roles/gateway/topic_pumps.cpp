@@ -4,6 +4,7 @@
 
 #include "ports/blocking.hpp"
 #include "ports/wire/audit_json.hpp"
+#include "roles/notifier/notifier_api.hpp"
 
 namespace gavel::gateway {
 
@@ -69,6 +70,18 @@ TopicPump::Handler fan_out_events(WsHub& hub) {
   return [&hub, seen](const std::vector<ports::Delivery>& deliveries) {
     for (const auto& delivery : deliveries) {
       if (seen->first_time(delivery.message_id)) hub.publish(delivery.body);
+    }
+  };
+}
+
+TopicPump::Handler push_notices(WsHub& hub) {
+  auto seen = std::make_shared<RecentIds>(kRememberedEvents);
+  return [&hub, seen](const std::vector<ports::Delivery>& deliveries) {
+    for (const auto& delivery : deliveries) {
+      if (!seen->first_time(delivery.message_id)) continue;
+      auto pushed = roles::notifier::parse_push_envelope(delivery.body);
+      if (!pushed || !domain::is_valid_id(pushed->auction_id)) continue;
+      hub.push(pushed->user_id, pushed->message, domain::AuctionId{pushed->auction_id});
     }
   };
 }

@@ -2,6 +2,7 @@
 // What a gateway reads from the topics, each on a thread of its own:
 //  - EventPump: auction events → the WebSocket hub (each event id fanned out once, though the
 //    topic delivers at least once);
+//  - push_notices: the notifier's in-app notices → the users' sockets on this gateway;
 //  - DecisionFeed: the audit feed's command records → the requests waiting with ?wait= (for a
 //    gateway whose engine runs in another process; in one process the engine host tells the
 //    waiters directly).
@@ -59,6 +60,10 @@ class RecentIds {
 /// Auction events from the topic → hub.publish, each event id once (the last 100k remembered:
 /// redeliveries come within a visibility timeout, long before that many newer events).
 TopicPump::Handler fan_out_events(WsHub& hub);
+
+/// The notifier's notices from the notice topic → the user's sockets on this gateway, each
+/// notice id once.
+TopicPump::Handler push_notices(WsHub& hub);
 
 /// The audit feed's command records → waiters.complete, with the auction's view from the cache.
 TopicPump::Handler complete_waiters(DecisionWaiters& waiters, ports::Cache& cache);

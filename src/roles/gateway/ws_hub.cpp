@@ -81,14 +81,6 @@ void WsHub::remove(const WsClient* client, const std::string& user_id) {
   for (const auto& auction_id : watched) unsubscribe(client, auction_id);
 }
 
-void WsHub::notify(const std::string& user_id, const std::string& kind, const std::string& event_id,
-                   const domain::AuctionId& auction_id, std::uint64_t seq, std::int64_t price) {
-  json::object notice{
-      {"type", "notification"}, {"kind", kind},  {"auctionId", auction_id.view()}, {"seq", seq},
-      {"eventId", event_id},    {"price", price}};
-  push(user_id, json::serialize(notice), auction_id);
-}
-
 std::size_t WsHub::push(const std::string& user_id, const std::string& message,
                         const domain::AuctionId& auction_id) {
   std::vector<std::shared_ptr<WsClient>> targets;
@@ -120,56 +112,23 @@ void WsHub::publish(const std::string& event_json_text) {
   const std::string auction_text = string_field(event, "auctionId");
   if (!domain::is_valid_id(auction_text)) return;
   const domain::AuctionId auction_id{auction_text};
-  const std::string type = string_field(event, "type");
-  const std::string event_id = string_field(event, "id");
-  const json::value* seq_value = event.if_contains("seq");
-  const std::uint64_t seq =
-      (seq_value != nullptr && seq_value->is_number()) ? seq_value->to_number<std::uint64_t>() : 0;
-  const json::value* price_value = event.if_contains("price");
-  const std::int64_t price =
-      (price_value != nullptr && price_value->is_int64()) ? price_value->get_int64() : 0;
+  // Rejections are answered to the bidder; watchers only see what changed the auction.
+  if (string_field(event, "type") == "bid.rejected") return;
 
   std::vector<std::shared_ptr<WsClient>> watchers;
-  std::vector<std::string> participants;
   {
     std::lock_guard lock{mutex_};
     if (auto it = watchers_.find(auction_id); it != watchers_.end()) {
       watchers = lock_all(it->second);
     }
-    if (type == "bid.accepted") bidders_[auction_id].insert(string_field(event, "bidderId"));
-    if (type == "auction.closed" || type == "auction.cancelled") {
-      if (auto it = bidders_.find(auction_id); it != bidders_.end()) {
-        participants.assign(it->second.begin(), it->second.end());
-        bidders_.erase(it);
-      }
-    }
   }
-  // Rejections are answered to the bidder; watchers only see what changed the auction.
-  if (type != "bid.rejected" && !watchers.empty()) {
+  if (watchers.empty()) return;
+  {
     // The request id that caused the event is for the operators' logs, not for other users.
     auto message = std::make_shared<const std::string>(
         event.contains("requestId") ? without_request_id(parsed) : event_json_text);
     for (const auto& client : watchers) client->deliver(message, auction_id);
     messages_ += watchers.size();
-  }
-
-  if (type == "outbid") {
-    notify(string_field(event, "userId"), "outbid", event_id, auction_id, seq, price);
-  } else if (type == "bid.accepted") {
-    const std::string bidder = string_field(event, "bidderId");
-    if (bidder == string_field(event, "leaderId")) {
-      notify(bidder, "leading", event_id, auction_id, seq, price);
-    }
-  } else if (type == "auction.closed") {
-    const std::string winner = string_field(event, "winnerId");
-    if (!winner.empty()) notify(winner, "won", event_id, auction_id, seq, price);
-    for (const auto& user : participants) {
-      if (user != winner) notify(user, "lost", event_id, auction_id, seq, price);
-    }
-  } else if (type == "auction.cancelled") {
-    for (const auto& user : participants) {
-      notify(user, "cancelled", event_id, auction_id, seq, price);
-    }
   }
 }
 

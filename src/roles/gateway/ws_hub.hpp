@@ -40,8 +40,8 @@ class WsHub {
   /// Forgets a closed socket everywhere.
   void remove(const WsClient* client, const std::string& user_id);
 
-  /// Fans out one event (its JSON as published on the topic) to the auction's watchers, and
-  /// the notices it implies (outbid, leading, won, lost, cancelled) to the users concerned.
+  /// Fans out one event (its JSON as published on the topic) to the auction's watchers. The
+  /// users' own notices come from the notifier, through push().
   void publish(const std::string& event_json);
 
   /// Sends `message` to every socket of `user_id` (conflated with the auction's other
@@ -53,16 +53,10 @@ class WsHub {
   std::uint64_t messages_sent() const { return messages_.load(); }
 
  private:
-  void notify(const std::string& user_id, const std::string& kind,
-              const std::string& event_json_text, const domain::AuctionId& auction_id,
-              std::uint64_t seq, std::int64_t price);
-
   mutable std::mutex mutex_;
   std::unordered_map<domain::AuctionId, std::vector<std::weak_ptr<WsClient>>> watchers_;
   std::unordered_map<const WsClient*, std::unordered_set<domain::AuctionId>> subscriptions_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<WsClient>>> users_;
-  /// Who has bid on each auction (seen by this gateway since it started): they hear won/lost.
-  std::unordered_map<domain::AuctionId, std::unordered_set<std::string>> bidders_;
   std::atomic<std::size_t> connections_{0};
   std::atomic<std::uint64_t> messages_{0};
 };

@@ -207,4 +207,29 @@ json::object push_json(const ports::Notice& notice, domain::Timestamp at) {
                       {"notification", notice_json(ports::InboxNotice{notice, at, false})}};
 }
 
+json::object push_envelope(const ports::Notice& notice, domain::Timestamp at) {
+  return json::object{{"userId", notice.user_id.view()}, {"push", push_json(notice, at)}};
+}
+
+std::optional<PushedNotice> parse_push_envelope(std::string_view body) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return std::nullopt;
+  const json::object& envelope = parsed.get_object();
+  const json::value* user = envelope.if_contains("userId");
+  const json::value* push = envelope.if_contains("push");
+  if (user == nullptr || !user->is_string() || push == nullptr || !push->is_object()) {
+    return std::nullopt;
+  }
+  const json::value* notification = push->get_object().if_contains("notification");
+  const json::value* auction = notification != nullptr && notification->is_object()
+                                   ? notification->get_object().if_contains("auctionId")
+                                   : nullptr;
+  return PushedNotice{std::string(user->get_string()),
+                      auction != nullptr && auction->is_string()
+                          ? std::string(auction->get_string())
+                          : std::string(),
+                      json::serialize(*push)};
+}
+
 }  // namespace gavel::roles::notifier

@@ -52,4 +52,15 @@ std::variant<std::vector<std::string>, wire::FieldError> parse_mark_read(
 /// {"type": "notification", "notification": notice_json}.
 boost::json::object push_json(const ports::Notice& notice, domain::Timestamp at);
 
+/// A notice on the notice topic, for the gateways: {"userId": ..., "push": push_json}.
+boost::json::object push_envelope(const ports::Notice& notice, domain::Timestamp at);
+
+/// A notice topic message's user and WebSocket text; nullopt for a malformed message.
+struct PushedNotice {
+  std::string user_id;
+  std::string auction_id;
+  std::string message;
+};
+std::optional<PushedNotice> parse_push_envelope(std::string_view body);
+
 }  // namespace gavel::roles::notifier

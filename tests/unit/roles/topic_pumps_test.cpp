@@ -11,6 +11,7 @@
 #include "adapters/memory/memory_topic.hpp"
 #include "adapters/memory/simulated_clock.hpp"
 #include "ports/blocking.hpp"
+#include "roles/notifier/topic_push_channel.hpp"
 #include "support/audit_feed.hpp"
 
 namespace gavel::gateway {
@@ -43,6 +44,50 @@ TEST(EventFanOut, ARedeliveredEventReachesWatchersOnce) {
   handle({delivery("a1:7", event)});
   handle({delivery("a1:7", event), delivery("a1:8", event)});  // a1:7 again, then a new id
   EXPECT_EQ(client->messages.size(), 2u);
+}
+
+TEST(NoticePush, TheNotifiersNoticeReachesTheUsersSocketsOnceThroughTheTopic) {
+  auto clock = std::make_shared<adapters::memory::SimulatedClock>();
+  adapters::memory::MemoryTopic notice_topic{clock};
+  WsHub hub;
+  auto bob = std::make_shared<CountingClient>();
+  auto alice = std::make_shared<CountingClient>();
+  hub.add_user(bob, "bob");
+  hub.add_user(alice, "alice");
+  TopicPump pump{notice_topic.subscribe("gateway-1"), push_notices(hub)};
+  roles::notifier::TopicPushChannel channel{notice_topic, *clock};
+
+  ports::Notice notice;
+  notice.id = "a1:3:bob:outbid";
+  notice.user_id = domain::UserId{"bob"};
+  notice.auction_id = domain::AuctionId{"a1"};
+  notice.kind = "outbid";
+  notice.text = "Someone outbid you";
+  notice.address = "bob@example.com";
+  notice.secret = "must-not-leak";
+  for (int attempt = 0; attempt < 2; ++attempt) {  // a redelivered notice is sent again
+    ASSERT_TRUE(ports::call_blocking<void>([&](auto done) { channel.send(notice, done); }));
+  }
+  pump.run_once(domain::Duration{0});
+
+  ASSERT_EQ(bob->messages.size(), 1u);
+  EXPECT_TRUE(alice->messages.empty());
+  const auto pushed = boost::json::parse(bob->messages.front()).as_object();
+  EXPECT_EQ(pushed.at("type"), "notification");
+  EXPECT_EQ(pushed.at("notification").at("id"), "a1:3:bob:outbid");
+  EXPECT_EQ(pushed.at("notification").at("text"), "Someone outbid you");
+  EXPECT_EQ(bob->messages.front().find("must-not-leak"), std::string::npos);
+  EXPECT_EQ(bob->messages.front().find("bob@example.com"), std::string::npos);
+}
+
+TEST(NoticePush, AMalformedNoticeMessageIsSkipped) {
+  WsHub hub;
+  auto bob = std::make_shared<CountingClient>();
+  hub.add_user(bob, "bob");
+  const auto handle = push_notices(hub);
+  handle({delivery("1", "not json"), delivery("2", R"({"userId":"bob"})"),
+          delivery("3", R"({"userId":7,"push":{}})")});
+  EXPECT_TRUE(bob->messages.empty());
 }
 
 TEST(RecentIds, ForgetsTheOldestBeyondItsCapacity) {
