@@ -2,7 +2,7 @@
 //
 // Every server gets a fresh data directory under os.tmpdir(); the directories are removed by
 // cleanup() (and, as a last resort, when the test process exits).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -611,4 +611,87 @@ export function runReplay(lines, timeoutMs = 20_000) {
 /** Unique-enough ids for idempotency keys etc. */
 export function uid(prefix = 'k') {
   return `${prefix}-${crypto.randomBytes(6).toString('hex')}`;
+}
+
+// ---- selfhosted backends (Redis, PostgreSQL) ------------------------------------------------
+// Shared by the selfhosted tests: the servers come from tests/support/*.sh, in a state dir of
+// the test's; `redis/` and `pg/` below it.
+
+const REDIS_SCRIPT = path.join(REPO_ROOT, 'tests/support/redis-server.sh');
+const POSTGRES_SCRIPT = path.join(REPO_ROOT, 'tests/support/postgres-server.sh');
+
+/** Whether redis-server and PostgreSQL's server binaries are installed. */
+export function haveSelfhostedServers() {
+  return spawnSync('sh', ['-c', 'command -v redis-server && ls /usr/lib/postgresql/*/bin/pg_ctl'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Starts a throwaway Redis and PostgreSQL under `state`; resolves {redisUrl, postgresUrl}. */
+export function startSelfhostedBackends(state) {
+  const redisUrl = execFileSync(REDIS_SCRIPT, ['start', path.join(state, 'redis')], { encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync(POSTGRES_SCRIPT, ['start', path.join(state, 'pg')], { encoding: 'utf8' });
+  const postgresUrl = fs.readFileSync(path.join(state, 'pg', 'url'), 'utf8').trim();
+  return { redisUrl, postgresUrl };
+}
+
+/** Stops what startSelfhostedBackends started (whatever of it is there). */
+export function stopSelfhostedBackends(state) {
+  if (fs.existsSync(path.join(state, 'redis'))) spawnSync(REDIS_SCRIPT, ['stop', path.join(state, 'redis')]);
+  if (fs.existsSync(path.join(state, 'pg'))) spawnSync(POSTGRES_SCRIPT, ['stop', path.join(state, 'pg')]);
+}
+
+/** PostgreSQL's server process and its backends (to freeze them: commits then hang). */
+export function postgresPids(state) {
+  const root = fs.readFileSync(path.join(state, 'pg', 'root'), 'utf8').trim();
+  const main = fs.readFileSync(path.join(root, 'data', 'postmaster.pid'), 'utf8').split('\n')[0].trim();
+  const children = spawnSync('pgrep', ['-P', main], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  return [main, ...children].map(Number);
+}
+
+/** One redis-cli command against `url`; answers its stdout (trimmed); throws on failure. */
+export function redisCli(url, ...args) {
+  const run = spawnSync('redis-cli', ['-u', url, ...args], { encoding: 'utf8', timeout: 10_000 });
+  if (run.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${run.status} ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+/** Spawns a helper process that the test process kills (SIGKILL) if it exits first. */
+export function spawnTracked(command, args, options = {}) {
+  const child = spawn(command, args, options);
+  liveChildren.add(child);
+  child.on('exit', () => liveChildren.delete(child));
+  return child;
+}
+
+/**
+ * Waits until every bid id has a decision in the store (read through `gateway`); resolves a
+ * Map bidId → the stored bid. Throws after timeoutMs.
+ */
+export async function waitForDecisions(gateway, token, bidIds, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  const decided = new Map();
+  while (decided.size < bidIds.length) {
+    await mapLimit(bidIds.filter((id) => !decided.has(id)), 16, async (id) => {
+      const res = await gateway.get(`/v1/bids/${id}`, { token });
+      if (res.status === 200 && res.body.status !== 'queued') decided.set(id, res.body);
+    });
+    if (decided.size < bidIds.length) {
+      if (Date.now() > deadline) throw new Error(`${bidIds.length - decided.size} bids undecided after ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  }
+  return decided;
+}
+
+/** An auction's audit trail (admin), every page (≤ maxPages × 100 entries). */
+export async function auditTrail(gateway, adminToken, auctionId, maxPages = 50) {
+  const entries = [];
+  let after = 0;
+  for (let page = 0; page < maxPages; ++page) {
+    const res = await gateway.get(`/v1/admin/audit?auctionId=${encodeURIComponent(auctionId)}&limit=100&after=${after}`, { token: adminToken });
+    if (res.status !== 200) throw new Error(`audit trail of ${auctionId}: ${res.status} ${res.text}`);
+    entries.push(...res.body.entries);
+    if (res.body.next === null) return entries;
+    after = res.body.next;
+  }
+  throw new Error(`audit trail of ${auctionId}: more than ${maxPages} pages`);
 }

@@ -4,17 +4,15 @@
 // answered 202 gets exactly one decision, the cache agrees with the store, WebSocket watchers
 // on either gateway see the events, and an engine killed with -9 under load loses nothing.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GAVEL_BINARY, REPO_ROOT, makeTempDir, mapLimit, removeTempDir, sleep, startServer, uid } from './harness.mjs';
+import {
+  GAVEL_BINARY, haveSelfhostedServers, makeTempDir, mapLimit, postgresPids as postgresPidsIn, removeTempDir, sleep,
+  startSelfhostedBackends, startServer, stopSelfhostedBackends, uid, waitForDecisions as decisions,
+} from './harness.mjs';
 
-const REDIS_SCRIPT = path.join(REPO_ROOT, 'tests/support/redis-server.sh');
-const POSTGRES_SCRIPT = path.join(REPO_ROOT, 'tests/support/postgres-server.sh');
-const haveServers = spawnSync('sh', ['-c', 'command -v redis-server && ls /usr/lib/postgresql/*/bin/pg_ctl'], { stdio: 'ignore' }).status === 0;
-const skip = !haveServers && !process.env.CI ? 'redis-server or PostgreSQL is not installed (scripts/setup.sh)' : false;
+const skip = !haveSelfhostedServers() && !process.env.CI ? 'redis-server or PostgreSQL is not installed (scripts/setup.sh)' : false;
 
 // A dead engine's messages go to another after this; a store outage spends one delivery per
 // this long (5 before a dead letter), so the 20 s outage below must fit in fewer.
@@ -36,9 +34,7 @@ function selfhosted(role, name, secret) {
 before(async () => {
   if (skip) return;
   state = await makeTempDir('gavel-selfhosted-');
-  redisUrl = execFileSync(REDIS_SCRIPT, ['start', path.join(state, 'redis')], { encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync(POSTGRES_SCRIPT, ['start', path.join(state, 'pg')], { encoding: 'utf8' });
-  postgresUrl = execFileSync('cat', [path.join(state, 'pg', 'url')], { encoding: 'utf8' }).trim();
+  ({ redisUrl, postgresUrl } = startSelfhostedBackends(state));
   const migrated = spawnSync(GAVEL_BINARY, ['migrate', '--postgres-url', postgresUrl], { encoding: 'utf8' });
   assert.equal(migrated.status, 0, migrated.stderr);
   const secret = randomBytes(24).toString('hex');
@@ -51,36 +47,12 @@ before(async () => {
 after(async () => {
   for (const server of Object.values(processes)) await server.cleanup();
   if (state) {
-    if (existsSync(path.join(state, 'redis'))) spawnSync(REDIS_SCRIPT, ['stop', path.join(state, 'redis')]);
-    if (existsSync(path.join(state, 'pg'))) spawnSync(POSTGRES_SCRIPT, ['stop', path.join(state, 'pg')]);
+    stopSelfhostedBackends(state);
     await removeTempDir(state);
   }
 });
 
-/** PostgreSQL's server process and its backends (to freeze them: commits then hang). */
-function postgresPids() {
-  const root = readFileSync(path.join(state, 'pg', 'root'), 'utf8').trim();
-  const main = readFileSync(path.join(root, 'data', 'postmaster.pid'), 'utf8').split('\n')[0].trim();
-  const children = spawnSync('pgrep', ['-P', main], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  return [main, ...children].map(Number);
-}
-
-/** Waits until every bid id has a decision in the store (read through `gateway`). */
-async function decisions(gateway, token, bidIds, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  const decided = new Map();
-  while (decided.size < bidIds.length) {
-    await mapLimit(bidIds.filter((id) => !decided.has(id)), 16, async (id) => {
-      const res = await gateway.get(`/v1/bids/${id}`, { token });
-      if (res.status === 200 && res.body.status !== 'queued') decided.set(id, res.body);
-    });
-    if (decided.size < bidIds.length) {
-      if (Date.now() > deadline) throw new Error(`${bidIds.length - decided.size} bids undecided after ${timeoutMs} ms`);
-      await sleep(200);
-    }
-  }
-  return decided;
-}
+const postgresPids = () => postgresPidsIn(state);
 
 /** The admin history of an auction, every page. */
 async function history(gateway, admin, id) {

@@ -373,11 +373,23 @@ void EngineHost::rescan_open_auctions() {
           std::move(done));
     });
     if (!page) return;  // tried again at the next rescan
+    std::vector<ports::CachedAuction> views;
+    views.reserve(page.value().size());
     for (auto& stored : page.value()) {
       after = stored.terms.id;
-      if (engine_.find(stored.terms.id) != nullptr) continue;  // known (stale copies conflict)
-      stored_seq_[stored.terms.id] = stored.state.seq;
-      engine_.restore(domain::Auction{std::move(stored.terms), std::move(stored.state)});
+      domain::Auction auction{std::move(stored.terms), std::move(stored.state)};
+      views.push_back(
+          {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
+      if (engine_.find(views.back().id) != nullptr) continue;  // known (stale copies conflict)
+      stored_seq_[views.back().id] = auction.seq();
+      engine_.restore(std::move(auction));
+    }
+    // The cache converges to the store: an entry that was wiped (FLUSHALL, a Redis restarted
+    // without its data) or missed a put (Redis down after a commit) is put back from the
+    // store's view. put never replaces a higher seq, so a view older than the cache's is a
+    // no-op, and an unchanged one writes nothing. Failures wait for the next rescan.
+    if (!views.empty()) {
+      ports::call_blocking<void>([&](auto done) { cache_.put(std::move(views), std::move(done)); });
     }
     if (page.value().size() < kRecoveryPage) break;
   }

@@ -40,7 +40,9 @@ struct EngineHostOptions {
   domain::Duration retry_backoff = std::chrono::milliseconds(200);
   /// With several engines on one store: how often (on the host's clock) to load the open
   /// auctions this engine has not seen, so that one known only to an engine that died still
-  /// closes on time. Zero: never (one engine, which knows every auction).
+  /// closes on time, and to put the store's view of every open auction back in the cache (a
+  /// shared cache may have been wiped or missed a put). Zero: never (one engine, which knows
+  /// every auction and is the only writer of its cache).
   domain::Duration rescan_every{0};
 };
 
