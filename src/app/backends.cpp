@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "adapters/memory/memory_cache.hpp"
+#include "adapters/memory/memory_queue.hpp"
 #include "adapters/memory/memory_topic.hpp"
 #include "adapters/postgres/postgres_audit_log.hpp"
 #include "adapters/postgres/postgres_notice_store.hpp"
@@ -26,9 +27,7 @@ namespace {
 Backends embedded(const Config& config, const ports::ClockPtr& clock) {
   fs::create_directories(config.data_dir);
   Backends backends;
-  auto queue = std::make_unique<adapters::memory::MemoryQueue>(clock);
-  backends.memory_queue = queue.get();
-  backends.queue = std::move(queue);
+  backends.queue = std::make_unique<adapters::memory::MemoryQueue>(clock);
   backends.topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
   backends.audit_topic = std::make_unique<adapters::memory::MemoryTopic>(clock);
   backends.notice_topic = std::make_unique<adapters::memory::MemoryTopic>(clock);

@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "adapters/memory/memory_queue.hpp"
 #include "app/config.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/cache.hpp"
@@ -26,9 +25,6 @@ struct Backends {
   std::unique_ptr<ports::Store> store;
   std::unique_ptr<ports::AuditLog> audit_log;
   std::unique_ptr<ports::NoticeStore> notices;
-  /// Set when the queue is the in-process memory queue: its depth and dead letters are read
-  /// directly for /metrics.
-  adapters::memory::MemoryQueue* memory_queue = nullptr;
   /// Whether an enqueued command survives this process (a networked queue): then 202 can
   /// answer at enqueue; otherwise it waits for the engine's durable commit.
   bool durable_queue = false;

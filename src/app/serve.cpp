@@ -5,11 +5,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -227,25 +230,88 @@ std::string auditor_metrics(const roles::Auditor& auditor) {
   return out.str();
 }
 
-std::string queue_metrics(adapters::memory::MemoryQueue& queue, domain::Timestamp now) {
-  using roles::append_metric;
-  std::ostringstream out;
-  append_metric(out, "gauge", "gavel_queue_depth", "Commands in the queue (visible or in flight).",
-                queue.size());
-  std::size_t dead = 0;
-  // The memory queue answers at once; a networked one would be sampled off the scrape path.
-  queue.list_dead_letters(std::numeric_limits<std::size_t>::max(),
-                          [&dead](const ports::Result<std::vector<ports::DeadLetter>>& letters) {
-                            if (letters) dead = letters.value().size();
-                          });
-  append_metric(out, "gauge", "gavel_dlq_depth", "Messages in the dead-letter queue.", dead);
-  const auto oldest = queue.oldest_event_time();
-  const double age =
-      oldest ? std::max(0.0, std::chrono::duration<double>(now - *oldest).count()) : 0.0;
-  append_metric(out, "gauge", "gavel_queue_oldest_age_seconds",
-                "Age of the oldest command in the queue (0 when empty).", age);
-  return out.str();
-}
+/// The bid queue's gauges for /metrics, from Queue::stats(). A scrape runs on a gateway I/O
+/// thread and must stay fast whatever the queue's backend does: it asks for fresh stats and
+/// waits at most `kWait` for them; without an answer it exports the last one it has (if recent)
+/// or leaves the gauges out. While a request is unanswered no other is sent, so a backend that
+/// hangs costs one short wait, not one per scrape and not a pile of calls.
+class QueueGauges {
+ public:
+  QueueGauges(ports::Queue& queue, ports::Clock& clock) : queue_(queue), clock_(clock) {}
+
+  std::string render() {
+    using Steady = std::chrono::steady_clock;
+    constexpr auto kWait = std::chrono::milliseconds(200);
+    // A request unanswered for this long is taken as lost (the port answers every call, but a
+    // scrape must not depend on it forever).
+    constexpr auto kGiveUpAfter = std::chrono::seconds(10);
+    // An older sample is not exported: a stale depth would look like a healthy queue.
+    constexpr auto kMaxSampleAge = std::chrono::seconds(60);
+
+    auto state = state_;
+    std::unique_lock lock(state->mutex);
+    const auto asked = Steady::now();
+    if (!state->pending || asked - state->asked_at > kGiveUpAfter) {
+      state->pending = true;
+      state->asked_at = asked;
+      const std::uint64_t request = ++state->requests;
+      lock.unlock();  // the memory queue answers inside stats(), on this thread
+      queue_.stats([state, request](const ports::Result<ports::QueueStats>& answer) {
+        std::lock_guard answered(state->mutex);
+        if (request == state->requests) state->pending = false;
+        if (answer.ok() && request > state->sample_request) {
+          state->sample = answer.value();
+          state->sample_request = request;
+          state->sampled_at = Steady::now();
+        }
+        state->answered.notify_all();
+      });
+      lock.lock();
+    }
+    // Concurrent scrapes share one request and its deadline.
+    state->answered.wait_until(lock, state->asked_at + kWait, [&] { return !state->pending; });
+    if (!state->sample || Steady::now() - state->sampled_at > kMaxSampleAge) return {};
+    const ports::QueueStats stats = *state->sample;
+    lock.unlock();
+
+    using roles::append_metric;
+    std::ostringstream out;
+    append_metric(out, "gauge", "gavel_queue_depth",
+                  "Commands in the queue (waiting or in flight).", stats.depth());
+    append_metric(out, "gauge", "gavel_queue_in_flight",
+                  "Commands received by an engine and not yet acknowledged.", stats.in_flight);
+    append_metric(out, "gauge", "gavel_dlq_depth", "Messages in the dead-letter queue.",
+                  stats.dead_letters);
+    // From the clock now, not at sampling: an old sample of a stuck queue still shows its age
+    // growing.
+    const double age =
+        stats.oldest_event_time
+            ? std::max(
+                  0.0,
+                  std::chrono::duration<double>(clock_.now() - *stats.oldest_event_time).count())
+            : 0.0;
+    append_metric(out, "gauge", "gavel_queue_oldest_age_seconds",
+                  "Age of the oldest command in the queue (0 when empty).", age);
+    return out.str();
+  }
+
+ private:
+  // Shared with the stats callbacks, which may answer after a scrape gave up waiting.
+  struct State {
+    std::mutex mutex;
+    std::condition_variable answered;
+    bool pending = false;
+    std::chrono::steady_clock::time_point asked_at{};
+    std::uint64_t requests = 0;
+    std::optional<ports::QueueStats> sample;
+    std::uint64_t sample_request = 0;
+    std::chrono::steady_clock::time_point sampled_at{};
+  };
+
+  ports::Queue& queue_;
+  ports::Clock& clock_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
 
 /// The notifier's delivery channels besides the inbox: the WebSocket push (through the notice
 /// topic, to whichever gateway holds the user's sockets) always, the others when configured.
@@ -496,6 +562,12 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     if (notifier) notifier->start();
     if (host) host->start();
 
+    // The bid queue's gauges come from the roles that use it: gateways (a backlog shows even
+    // with every engine down) and engines. Every such process of a selfhosted cluster reports
+    // the same shared queue, so dashboards take their max, not their sum.
+    std::optional<QueueGauges> queue_gauges;
+    if (runs(config, "gateway") || runs(config, "engine")) queue_gauges.emplace(queue, *clock);
+
     asio::io_context io;
     std::atomic<bool> ready{true};
     gateway::GatewayDeps deps{*authenticator,
@@ -510,8 +582,7 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                                 std::ostringstream extra;
                                 if (host) extra << engine_metrics(*host);
                                 if (auditor) extra << auditor_metrics(*auditor);
-                                if (backends.memory_queue != nullptr)
-                                  extra << queue_metrics(*backends.memory_queue, clock->now());
+                                if (queue_gauges) extra << queue_gauges->render();
                                 if (notifier) notifier->append_metrics(extra);
                                 return extra.str();
                               },

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,20 @@ struct DeadLetter {
   std::string reason;
   domain::Timestamp first_failure{};
   domain::Timestamp last_failure{};
+};
+
+/// A snapshot of the queue for monitoring (/metrics), not for decisions: other processes may
+/// change the queue right after it is taken.
+struct QueueStats {
+  std::size_t waiting = 0;    ///< visible messages, held back by their key or not
+  std::size_t in_flight = 0;  ///< received and neither acknowledged nor returned yet
+  /// The event time of the oldest message waiting or in flight (none when the queue is empty).
+  /// For the bid queue that is when the gateway enqueued it: send() refuses event times older
+  /// than the lateness bound.
+  std::optional<domain::Timestamp> oldest_event_time;
+  std::size_t dead_letters = 0;  ///< messages in the dead-letter queue
+
+  std::size_t depth() const { return waiting + in_flight; }
 };
 
 class Queue {
@@ -86,6 +101,15 @@ class Queue {
   /// has already been delivered at least once. The engine closes an auction only when its
   /// end is below the watermark, so no bid received in time is still on its way.
   virtual void watermark(Callback<domain::Timestamp> done) = 0;
+
+  /// Counts for monitoring, taken at one moment; meant to be called on every metrics scrape, so
+  /// an adapter keeps it cheap and documents its cost and any approximation of the oldest time.
+  /// Deliveries whose visibility has ended count as waiting again (or as dead letters).
+  /// Every adapter overrides it; the default (ErrorKind::permanent) only spares test doubles
+  /// that wrap a queue for other calls from forwarding this one too.
+  virtual void stats(Callback<QueueStats> done) {
+    done(Error{ErrorKind::permanent, "this queue keeps no statistics"});
+  }
 };
 
 using QueuePtr = std::unique_ptr<Queue>;

@@ -151,6 +151,15 @@ class QueueContract : public ::testing::Test {
     return result.value();
   }
 
+  ports::QueueStats stats() {
+    auto result = await<ports::QueueStats>([&](auto done) { queue().stats(done); });
+    if (!result.ok()) {
+      ADD_FAILURE() << "stats failed: " << describe(result);
+      return {};
+    }
+    return std::move(result.value());
+  }
+
   static std::vector<std::string> bodies(const Deliveries& deliveries) {
     std::vector<std::string> out;
     for (const auto& delivery : deliveries) out.push_back(delivery.body);
@@ -694,6 +703,93 @@ TYPED_TEST_P(QueueContract, ALongPollIsAnsweredWhenAnAckReleasesItsKey) {
   EXPECT_THAT(this->bodies(result.value()), ::testing::ElementsAre("second"));
 }
 
+// --- statistics ---------------------------------------------------------------------------
+
+TYPED_TEST_P(QueueContract, TheStatsOfAnEmptyQueueAreZero) {
+  const auto stats = this->stats();
+  EXPECT_EQ(stats.waiting, 0u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.depth(), 0u);
+  EXPECT_FALSE(stats.oldest_event_time.has_value());
+  EXPECT_EQ(stats.dead_letters, 0u);
+}
+
+TYPED_TEST_P(QueueContract, TheStatsCountWaitingAndInFlightMessagesAndTheOldest) {
+  const auto older = this->now() - std::chrono::milliseconds(900);
+  const auto newer = this->now() - std::chrono::milliseconds(400);
+  const auto newest = this->now();
+  this->send({this->msg("a1", "1", "1", older), this->msg("a1", "2", "2", newer),
+              this->msg("a2", "3", "3", newest)});
+  auto stats = this->stats();
+  EXPECT_EQ(stats.waiting, 3u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  ASSERT_TRUE(stats.oldest_event_time.has_value());
+  EXPECT_TIME_EQ(*stats.oldest_event_time, older);
+
+  const auto got = this->receive(1);  // the oldest: "1"; "2" is held back behind it
+  ASSERT_EQ(got.size(), 1u);
+  stats = this->stats();
+  EXPECT_EQ(stats.waiting, 2u);
+  EXPECT_EQ(stats.in_flight, 1u);
+  EXPECT_EQ(stats.depth(), 3u);
+  ASSERT_TRUE(stats.oldest_event_time.has_value());
+  EXPECT_TIME_EQ(*stats.oldest_event_time, older);  // in flight still counts
+
+  this->ack(this->receipts_of(got));
+  stats = this->stats();
+  EXPECT_EQ(stats.depth(), 2u);
+  ASSERT_TRUE(stats.oldest_event_time.has_value());
+  EXPECT_TIME_EQ(*stats.oldest_event_time, newer);
+
+  this->drain(10);
+  stats = this->stats();
+  EXPECT_EQ(stats.depth(), 0u);
+  EXPECT_FALSE(stats.oldest_event_time.has_value());
+}
+
+TYPED_TEST_P(QueueContract, TheStatsCountANackedMessageAsWaiting) {
+  const auto event_time = this->now() - std::chrono::milliseconds(300);
+  this->send({this->msg("a1", "x", "x", event_time), this->msg("a1", "y")});
+  const auto got = this->receive(1);
+  ASSERT_EQ(got.size(), 1u);
+  this->nack(this->receipts_of(got), "try again");
+  const auto stats = this->stats();
+  EXPECT_EQ(stats.waiting, 2u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  ASSERT_TRUE(stats.oldest_event_time.has_value());
+  EXPECT_TIME_EQ(*stats.oldest_event_time, event_time);
+}
+
+TYPED_TEST_P(QueueContract, TheStatsCountDeadLettersApartFromTheDepth) {
+  const auto sent = this->send({this->msg("a1", "bad"), this->msg("a2", "good")});
+  ASSERT_EQ(sent.size(), 2u);
+  const auto got = this->receive(10);
+  ASSERT_EQ(got.size(), 2u);
+  this->dead_letter({got[0].receipt}, "unparseable");
+  auto stats = this->stats();
+  EXPECT_EQ(stats.waiting, 0u);
+  EXPECT_EQ(stats.in_flight, 1u);
+  EXPECT_EQ(stats.dead_letters, 1u);
+
+  EXPECT_EQ(this->redrive({got[0].message_id}), 1u);
+  stats = this->stats();
+  EXPECT_EQ(stats.waiting, 1u);
+  EXPECT_EQ(stats.in_flight, 1u);
+  EXPECT_EQ(stats.dead_letters, 0u);
+}
+
+TYPED_TEST_P(QueueContract, TheStatsCountAnExpiredDeliveryAsWaitingAgain) {
+  GAVEL_REQUIRE_SIMULATED_TIME();
+  this->send({this->msg("a1", "x")});
+  ASSERT_EQ(this->receive(10, this->kVisibility).size(), 1u);
+  EXPECT_EQ(this->stats().in_flight, 1u);
+  this->advance(this->kVisibility);
+  const auto stats = this->stats();
+  EXPECT_EQ(stats.waiting, 1u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.dead_letters, 0u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     QueueContract, ReceiveDeliversTheSentMessageWithItsFields, ReceiveOnAnEmptyQueueAnswersNothing,
     EachSentMessageGetsItsOwnId, ReceiveAnswersAtMostMaxMessages,
@@ -714,7 +810,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     TheWatermarkWaitsForTheOldestUndeliveredMessage, TheWatermarkIsNeverAheadOfTheLatenessBound,
     TheWatermarkIsBelowEveryUndeliveredMessage, ALongPollIsAnsweredByALaterSend,
     ALongPollAnswersNothingWhenTheWaitExpires, ALongPollIsAnsweredOnceOnly,
-    ALongPollIsAnsweredByAMessageWhoseVisibilityExpired,
-    ALongPollIsAnsweredWhenAnAckReleasesItsKey);
+    ALongPollIsAnsweredByAMessageWhoseVisibilityExpired, ALongPollIsAnsweredWhenAnAckReleasesItsKey,
+    TheStatsOfAnEmptyQueueAreZero, TheStatsCountWaitingAndInFlightMessagesAndTheOldest,
+    TheStatsCountANackedMessageAsWaiting, TheStatsCountDeadLettersApartFromTheDepth,
+    TheStatsCountAnExpiredDeliveryAsWaitingAgain);
 
 }  // namespace gavel::contract

@@ -324,6 +324,25 @@ describe('the dashboard and the alert rules name real metrics', () => {
   });
 });
 
+describe("the bid queue's gauges", () => {
+  const QUEUE_GAUGES = ['gavel_queue_depth', 'gavel_queue_in_flight', 'gavel_dlq_depth', 'gavel_queue_oldest_age_seconds'];
+
+  test('are gauges that show the queue empty once every bid is decided and acknowledged', async () => {
+    for (const name of QUEUE_GAUGES) assert.equal(families.get(name), 'gauge', `${name} on /metrics as a gauge`);
+    // The engine acknowledges a batch just after answering its waiters: poll for the settled queue.
+    const settled = await waitUntil(
+      async () => {
+        const text = (await gavel.get('/metrics')).text;
+        const values = QUEUE_GAUGES.map((name) => sampleValue(text, name));
+        return values.every((v) => v === 0) ? values : null;
+      },
+      () => 'the queue gauges did not settle at 0',
+      10_000,
+    );
+    assert.deepEqual(settled, [0, 0, 0, 0]);
+  });
+});
+
 describe('promtool', { skip: skipPromtool }, () => {
   before(() => {
     assert.ok(!promtoolMissing, `${PROMTOOL} is missing (CI): scripts/setup.sh installs Debian's prometheus package`);

@@ -266,19 +266,28 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     done(answer);
   }
 
+  void stats(const ports::Callback<ports::QueueStats>& done) {
+    AfterUnlock after;
+    ports::QueueStats answer;
+    {
+      std::lock_guard lock(mutex_);
+      prologue(clock_->now(), after);  // expired deliveries count as waiting (or dead) again
+      answer.in_flight = receipts_.size();
+      answer.waiting = messages_.size() - answer.in_flight;
+      answer.dead_letters = dead_.size();
+      for (const auto& [seq, message] : messages_) {
+        if (!answer.oldest_event_time || message.event_time < *answer.oldest_event_time) {
+          answer.oldest_event_time = message.event_time;
+        }
+      }
+    }
+    run(after);
+    done(std::move(answer));
+  }
+
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return messages_.size();
-  }
-
-  std::optional<domain::Timestamp> oldest_event_time() const {
-    std::lock_guard lock(mutex_);
-    // A scan, on scrapes only: the hot paths keep no order by time.
-    std::optional<domain::Timestamp> oldest;
-    for (const auto& [seq, message] : messages_) {
-      if (!oldest || message.event_time < *oldest) oldest = message.event_time;
-    }
-    return oldest;
   }
 
   // Answers every pending long poll with an error; called once, by ~MemoryQueue.
@@ -564,12 +573,11 @@ void MemoryQueue::purge_dead_letters(ports::Callback<std::size_t> done) {
 void MemoryQueue::watermark(ports::Callback<domain::Timestamp> done) {
   impl_->watermark(done);
 }
+void MemoryQueue::stats(ports::Callback<ports::QueueStats> done) {
+  impl_->stats(done);
+}
 std::size_t MemoryQueue::size() const {
   return impl_->size();
-}
-
-std::optional<domain::Timestamp> MemoryQueue::oldest_event_time() const {
-  return impl_->oldest_event_time();
 }
 
 }  // namespace gavel::adapters::memory

@@ -58,11 +58,12 @@ class MemoryQueue final : public ports::Queue {
   void redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) override;
   void purge_dead_letters(ports::Callback<std::size_t> done) override;
   void watermark(ports::Callback<domain::Timestamp> done) override;
+  /// Answers at once, on the caller's thread. The oldest event time is exact: a scan of the
+  /// queued messages, which only scrapes pay for (the hot paths keep no order by time).
+  void stats(ports::Callback<ports::QueueStats> done) override;
 
   /// Messages in the queue (visible or in flight), not counting dead letters.
   std::size_t size() const;
-  /// The event time of the oldest message in the queue (visible or in flight), if any.
-  std::optional<domain::Timestamp> oldest_event_time() const;
 
  private:
   class Impl;

@@ -231,12 +231,42 @@ redis.call('DEL', base .. 'dlq', base .. 'dlqidx')
 return count
 )lua";
 
+// Answers {waiting, in flight, oldest event time or nil, dead letters}. Costs one step per
+// ordering key with waiting messages and per message in flight, not per message waiting: a
+// key's waiting messages are counted by ZCARD and only its first one is read for the oldest
+// time, besides every in-flight message and the oldest never-delivered one (`undelivered`).
+// So the oldest time misses only a message that came back (or was redriven) behind another of
+// its key with a later event time, which the lateness bound keeps within seconds.
+constexpr std::string_view kStats = R"lua(
+reclaim()
+local waiting, oldest = 0, nil
+local function older(t)
+  t = tonumber(t)
+  if t and (not oldest or t < oldest) then oldest = t end
+end
+-- `ready` and `busy` hold every key with waiting messages (and are disjoint).
+local function count(key)
+  local visible = base .. 'k:' .. key
+  waiting = waiting + redis.call('ZCARD', visible)
+  local head = redis.call('ZRANGE', visible, 0, 0)[1]
+  if head then older(redis.call('HGET', msg(head), 't')) end
+end
+for _, key in ipairs(redis.call('ZRANGE', base .. 'ready', 0, -1)) do count(key) end
+for _, key in ipairs(redis.call('HKEYS', base .. 'busy')) do count(key) end
+local inflight = redis.call('ZRANGE', base .. 'inflight', 0, -1)
+for _, id in ipairs(inflight) do older(redis.call('HGET', msg(id), 't')) end
+local first = redis.call('ZRANGE', base .. 'undelivered', 0, 0, 'WITHSCORES')
+if first[2] then older(first[2]) end
+return {waiting, #inflight, oldest or false, redis.call('XLEN', base .. 'dlq')}
+)lua";
+
 // The scripts with the prelude in front, built once.
 const std::string& source(std::string_view body) {
   static const auto* sources = new std::vector<std::string>{
       std::string(kPrelude) + std::string(kSend),    std::string(kPrelude) + std::string(kReceive),
       std::string(kPrelude) + std::string(kSettle),  std::string(kPrelude) + std::string(kListDead),
-      std::string(kPrelude) + std::string(kRedrive), std::string(kPrelude) + std::string(kPurge)};
+      std::string(kPrelude) + std::string(kRedrive), std::string(kPrelude) + std::string(kPurge),
+      std::string(kPrelude) + std::string(kStats)};
   for (const auto& full : *sources) {
     if (full.ends_with(body)) return full;
   }
@@ -375,6 +405,25 @@ class RedisQueue::Impl final : public AdapterCore {
           const auto oldest = reply_elements(*reply.value());
           if (oldest.size() == 2) return std::min(bound, from_micros(reply_text(*oldest[1])));
           return bound;
+        });
+  }
+
+  void stats(ports::Callback<ports::QueueStats> done) {
+    // Served after: the script's reclaim may have made expired deliveries visible again.
+    run_and_serve<ports::QueueStats>(
+        std::move(done), [this](Connection& connection) -> ports::Result<ports::QueueStats> {
+          auto reply = connection.eval(script(kStats), {}, common(clock_->now()));
+          if (!reply.ok()) return reply.error();
+          const auto parts = reply_elements(*reply.value());
+          if (parts.size() != 4) {
+            return ports::Error{ports::ErrorKind::retryable, "redis queue: malformed stats"};
+          }
+          ports::QueueStats stats;
+          stats.waiting = static_cast<std::size_t>(reply_integer(*parts[0]));
+          stats.in_flight = static_cast<std::size_t>(reply_integer(*parts[1]));
+          if (!reply_nil(*parts[2])) stats.oldest_event_time = from_micros(reply_text(*parts[2]));
+          stats.dead_letters = static_cast<std::size_t>(reply_integer(*parts[3]));
+          return stats;
         });
   }
 
@@ -519,6 +568,9 @@ void RedisQueue::purge_dead_letters(ports::Callback<std::size_t> done) {
 }
 void RedisQueue::watermark(ports::Callback<domain::Timestamp> done) {
   impl_->watermark(std::move(done));
+}
+void RedisQueue::stats(ports::Callback<ports::QueueStats> done) {
+  impl_->stats(std::move(done));
 }
 
 }  // namespace gavel::adapters::redis

@@ -96,6 +96,8 @@ class RedisQueue final : public ports::Queue {
   void redrive(std::vector<std::string> message_ids, ports::Callback<std::size_t> done) override;
   void purge_dead_letters(ports::Callback<std::size_t> done) override;
   void watermark(ports::Callback<domain::Timestamp> done) override;
+  /// One script; its cost and the approximation of the oldest time are in redis_queue.cpp.
+  void stats(ports::Callback<ports::QueueStats> done) override;
 
   class Impl;
 
