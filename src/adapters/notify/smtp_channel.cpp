@@ -42,12 +42,34 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+// Whole UTF-8 characters per encoded word: 42 bytes make 56 base64 characters, a word
+// "=?UTF-8?B?...?=" of 68, within RFC 2047's 75, and "Subject: " with it within RFC 5322's 78.
+constexpr std::size_t kEncodedWordBytes = 42;
+
+// A non-ASCII subject as RFC 2047 encoded words of whole characters, one per folded line: a
+// single word for a long title would pass the 75-character limit that mail clients rely on.
 std::string encoded_subject(std::string_view subject) {
-  std::string line = one_line(subject);
+  const std::string line = one_line(subject);
   const bool ascii = std::all_of(line.begin(), line.end(),
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return line;
-  return "=?UTF-8?B?" + base64(line) + "?=";
+  std::string out;
+  std::size_t start = 0;
+  while (start < line.size()) {
+    std::size_t end = std::min(start + kEncodedWordBytes, line.size());
+    // Back off to a character's first byte (not 10xxxxxx), unless that leaves nothing (bytes
+    // that are not UTF-8 then split anywhere).
+    std::size_t cut = end;
+    while (cut > start && cut < line.size() &&
+           (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    if (cut > start) end = cut;
+    if (!out.empty()) out += "\r\n ";  // folding: the words' whitespace is dropped on decoding
+    out += "=?UTF-8?B?" + base64(std::string_view(line).substr(start, end - start)) + "?=";
+    start = end;
+  }
+  return out;
 }
 
 // "<user@example.com>" from "Name <user@example.com>" or a bare address.
