@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "domain/auction.hpp"
+#include "ports/message.hpp"
 #include "ports/result.hpp"
 
 namespace gavel::ports {
@@ -42,6 +43,11 @@ struct CommitBatch {
   std::vector<AuctionWrite> auctions;
   std::vector<StoredBid> bids;
   std::vector<domain::Event> events;  ///< the outbox: published after the commit
+  /// The audit outbox: the batch's audit feed records (commands with their decisions, and
+  /// events), published to the audit topic after the commit. Keeping them with the batch means
+  /// an engine that dies between its commit and that publish loses no audit record: the next
+  /// start publishes what is pending. Their dedup_id is the record's key.
+  std::vector<OutgoingMessage> audit{};
 };
 
 /// Which auctions list_auctions answers: ids after `after` (empty: from the start), in id
@@ -91,6 +97,14 @@ class Store {
 
   /// Marks outbox events (by event_id) as published. Unknown ids are ignored.
   virtual void mark_published(std::vector<std::string> event_ids, Callback<void> done) = 0;
+
+  /// Audit outbox records not yet published, in commit order (the audit chain's order).
+  virtual void pending_audit(std::size_t limit, Callback<std::vector<OutgoingMessage>> done) = 0;
+
+  /// Forgets published audit outbox records (by dedup_id); the audit log keeps them. Unknown
+  /// ids are ignored. A record committed again after that (a retried batch) is pending again,
+  /// which is harmless: the audit log drops a key it already holds.
+  virtual void mark_audit_published(std::vector<std::string> keys, Callback<void> done) = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

@@ -230,6 +230,31 @@ class StoreContract : public ::testing::Test, protected StoreSamples {
     EXPECT_EQ(describe(result), "ok") << "mark_published";
   }
 
+  /// A record of the audit outbox: key, auction, body.
+  static ports::OutgoingMessage audit_record(const std::string& key, const std::string& auction,
+                                             const std::string& body) {
+    return {auction, key, domain::Timestamp{domain::Duration{1'764'324'000'123'456}}, body};
+  }
+
+  /// Keys of pending_audit(limit).
+  std::vector<std::string> pending_audit_keys(std::size_t limit = 100) {
+    auto result = await<std::vector<ports::OutgoingMessage>>(
+        [&](auto done) { store_->pending_audit(limit, done); });
+    if (!result.ok()) {
+      ADD_FAILURE() << "pending_audit failed: " << describe(result);
+      return {};
+    }
+    std::vector<std::string> keys;
+    for (const auto& record : result.value()) keys.push_back(record.dedup_id);
+    return keys;
+  }
+
+  void mark_audit_published(std::vector<std::string> keys) {
+    auto result =
+        await<void>([&](auto done) { store_->mark_audit_published(std::move(keys), done); });
+    EXPECT_EQ(describe(result), "ok") << "mark_audit_published";
+  }
+
   Factory factory_;
   ports::StorePtr store_;
 };
@@ -484,6 +509,51 @@ TYPED_TEST_P(StoreContract, ABatchWithoutAuctionWritesCommitsBidsAndEvents) {
   EXPECT_THAT(this->pending_ids(), ::testing::ElementsAre("a1:1"));
 }
 
+// --- the audit outbox --------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, AuditRecordsArePendingInCommitOrderWithEveryField) {
+  ports::CommitBatch first{{this->write("a1", 0, 1)}, {}, {}};
+  first.audit = {this->audit_record("c:b1", "a1", R"({"kind":"command"})"),
+                 this->audit_record("e:a1:1", "a1", "{\"kind\":\"event\",\"note\":\"é\"}")};
+  ASSERT_EQ(describe(this->commit(first)), "ok");
+  ports::CommitBatch second{{this->write("b", 0, 1)}, {}, {}};
+  second.audit = {this->audit_record("c:b2", "b", "{}")};
+  ASSERT_EQ(describe(this->commit(second)), "ok");
+  EXPECT_THAT(this->pending_audit_keys(), ::testing::ElementsAre("c:b1", "e:a1:1", "c:b2"));
+  EXPECT_THAT(this->pending_audit_keys(2), ::testing::ElementsAre("c:b1", "e:a1:1"));
+  auto pending = await<std::vector<ports::OutgoingMessage>>(
+      [&](auto done) { this->store_->pending_audit(100, done); });
+  ASSERT_TRUE(pending.ok());
+  const auto& record = pending.value().at(1);
+  EXPECT_EQ(record.ordering_key, "a1");
+  EXPECT_EQ(record.body, "{\"kind\":\"event\",\"note\":\"é\"}");
+  EXPECT_TIME_EQ(record.event_time, first.audit[1].event_time);
+}
+
+TYPED_TEST_P(StoreContract, AConflictingBatchLeavesNoAuditRecord) {
+  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 1)}, {}, {}})), "ok");
+  ports::CommitBatch stale{{this->write("a1", 0, 1)}, {}, {}};
+  stale.audit = {this->audit_record("c:b1", "a1", "{}")};
+  EXPECT_EQ(this->commit(stale).error().kind, ports::ErrorKind::conflict);
+  EXPECT_THAT(this->pending_audit_keys(), ::testing::IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, PublishedAuditRecordsLeaveAndARetriedOneIsKeptOnce) {
+  ports::CommitBatch batch{{this->write("a1", 0, 1)}, {}, {}};
+  batch.audit = {this->audit_record("k1", "a1", "first"), this->audit_record("k2", "a1", "{}"),
+                 this->audit_record("k3", "a1", "{}")};
+  ASSERT_EQ(describe(this->commit(batch)), "ok");
+  this->mark_audit_published({"k2", "unknown"});
+  EXPECT_THAT(this->pending_audit_keys(), ::testing::ElementsAre("k1", "k3"));
+  // A retried batch repeats k1 (still pending: kept once, first content) and k4.
+  ports::CommitBatch retried{{}, {}, {}};
+  retried.audit = {this->audit_record("k1", "a1", "retried"), this->audit_record("k4", "a1", "{}")};
+  ASSERT_EQ(describe(this->commit(retried)), "ok");
+  EXPECT_THAT(this->pending_audit_keys(), ::testing::ElementsAre("k1", "k3", "k4"));
+  this->mark_audit_published({"k1", "k3", "k4"});
+  EXPECT_THAT(this->pending_audit_keys(), ::testing::IsEmpty());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreContract, ANewAuctionIsCommittedWithExpectedSeqZero,
     GetAuctionAnswersNulloptForAnUnknownId, AWriteAtTheStoredSeqReplacesTheState,
@@ -495,6 +565,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     BidsAreListedByPositionAfterTheGivenOne, ABidStoredAlreadyIsLeftAsItIs,
     PendingEventsAreTheOutboxInCommitOrder, PendingEventsCarryEveryField,
     PublishedEventsLeaveThePendingList, AnEventStoredAlreadyIsLeftAsItIs,
-    ABatchWithoutAuctionWritesCommitsBidsAndEvents);
+    ABatchWithoutAuctionWritesCommitsBidsAndEvents,
+    AuditRecordsArePendingInCommitOrderWithEveryField, AConflictingBatchLeavesNoAuditRecord,
+    PublishedAuditRecordsLeaveAndARetriedOneIsKeptOnce);
 
 }  // namespace gavel::contract

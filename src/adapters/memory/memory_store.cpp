@@ -48,6 +48,12 @@ void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
         outbox_index_.emplace(std::move(id), key);
         outbox_.emplace(key, std::move(event));
       }
+      for (auto& record : batch.audit) {
+        if (audit_index_.contains(record.dedup_id)) continue;
+        const std::uint64_t key = next_outbox_key_++;
+        audit_index_.emplace(record.dedup_id, key);
+        audit_outbox_.emplace(key, std::move(record));
+      }
     }
   }
   if (failure) {
@@ -140,6 +146,32 @@ void MemoryStore::mark_published(std::vector<std::string> event_ids, ports::Call
     for (const auto& id : event_ids) {
       const auto found = outbox_index_.find(id);
       if (found != outbox_index_.end()) outbox_.erase(found->second);
+    }
+  }
+  done({});
+}
+
+void MemoryStore::pending_audit(std::size_t limit,
+                                ports::Callback<std::vector<ports::OutgoingMessage>> done) {
+  std::vector<ports::OutgoingMessage> answer;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = audit_outbox_.begin(); it != audit_outbox_.end() && answer.size() < limit;
+         ++it) {
+      answer.push_back(it->second);
+    }
+  }
+  done(std::move(answer));
+}
+
+void MemoryStore::mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& key : keys) {
+      const auto found = audit_index_.find(key);
+      if (found == audit_index_.end()) continue;
+      audit_outbox_.erase(found->second);
+      audit_index_.erase(found);
     }
   }
   done({});

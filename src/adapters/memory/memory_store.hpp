@@ -28,6 +28,9 @@ class MemoryStore final : public ports::Store {
                  std::size_t limit, ports::Callback<std::vector<ports::StoredBid>> done) override;
   void pending_events(std::size_t limit, ports::Callback<std::vector<domain::Event>> done) override;
   void mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) override;
+  void pending_audit(std::size_t limit,
+                     ports::Callback<std::vector<ports::OutgoingMessage>> done) override;
+  void mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) override;
 
  private:
   std::mutex mutex_;
@@ -42,6 +45,9 @@ class MemoryStore final : public ports::Store {
   std::map<std::uint64_t, domain::Event> outbox_;
   std::unordered_map<std::string, std::uint64_t> outbox_index_;  // event id → outbox key
   std::uint64_t next_outbox_key_ = 1;
+  // Unpublished audit records in commit order, and their keys → position.
+  std::map<std::uint64_t, ports::OutgoingMessage> audit_outbox_;
+  std::unordered_map<std::string, std::uint64_t> audit_index_;
 };
 
 }  // namespace gavel::adapters::memory

@@ -44,6 +44,8 @@ constexpr const char* kUpdateAuction = "gavel_update_auction";
 constexpr const char* kInsertBid = "gavel_insert_bid";
 constexpr const char* kInsertEvent = "gavel_insert_event";
 constexpr const char* kMarkPublished = "gavel_mark_published";
+constexpr const char* kInsertAudit = "gavel_insert_audit";
+constexpr const char* kDeleteAudit = "gavel_delete_audit";
 
 std::vector<PreparedStatement> write_statements() {
   const std::string auctions(kAuctionColumns);
@@ -60,6 +62,9 @@ std::vector<PreparedStatement> write_statements() {
                          ") ON CONFLICT (event_id) DO NOTHING"},
       {kMarkPublished,
        "UPDATE outbox SET published = true WHERE event_id = ANY($1::text[]) AND NOT published"},
+      {kInsertAudit, std::string("INSERT INTO audit_outbox (") + sql::kAuditOutboxColumns +
+                         ") VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING"},
+      {kDeleteAudit, "DELETE FROM audit_outbox WHERE key = ANY($1::text[])"},
   };
 }
 
@@ -70,6 +75,7 @@ constexpr const char* kSelectBid = "gavel_select_bid";
 constexpr const char* kFindBidByKey = "gavel_find_bid_by_key";
 constexpr const char* kListBids = "gavel_list_bids";
 constexpr const char* kPendingEvents = "gavel_pending_events";
+constexpr const char* kPendingAudit = "gavel_pending_audit";
 
 std::vector<PreparedStatement> read_statements() {
   const std::string auctions = std::string("SELECT ") + kAuctionColumns + " FROM auctions ";
@@ -87,6 +93,8 @@ std::vector<PreparedStatement> read_statements() {
                          " LIMIT $3"},
       {kPendingEvents, std::string("SELECT ") + kEventColumns +
                            " FROM outbox WHERE NOT published ORDER BY position LIMIT $1"},
+      {kPendingAudit, std::string("SELECT ") + sql::kAuditOutboxColumns +
+                          " FROM audit_outbox ORDER BY position LIMIT $1"},
   };
 }
 
@@ -139,6 +147,22 @@ void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t
     send(connection, kInsertEvent, params);
     sent.push_back({job, nullptr});
   }
+  for (const auto& record : batch.audit) {
+    Params params;
+    sql::bind_audit_outbox(params, record);
+    send(connection, kInsertAudit, params);
+    sent.push_back({job, nullptr});
+  }
+}
+
+// One statement for a list of ids (event ids to mark published, audit keys to forget).
+void send_ids(PGconn* connection, const char* name, const std::vector<std::string>& ids,
+              std::size_t job, std::vector<Sent>& sent) {
+  if (ids.empty()) return;
+  Params params;
+  params.bind(1, std::string_view(text_array(ids)));
+  send(connection, name, params);
+  sent.push_back({job, nullptr});
 }
 
 // Sends everything queued, reading what the server answers meanwhile: with a long pipeline,
@@ -169,13 +193,11 @@ std::optional<PipelineFailure> run_pipeline(PGconn* connection,
   for (const std::size_t job : live) {
     if (const auto* batch = std::get_if<ports::CommitBatch>(&group[job].work)) {
       send_batch(connection, *batch, job, sent);
+    } else if (const auto* audit = std::get_if<PostgresStore::AuditPublished>(&group[job].work)) {
+      send_ids(connection, kDeleteAudit, audit->keys, job, sent);
     } else {
-      const auto& ids = std::get<std::vector<std::string>>(group[job].work);
-      if (ids.empty()) continue;
-      Params params;
-      params.bind(1, std::string_view(text_array(ids)));
-      send(connection, kMarkPublished, params);
-      sent.push_back({job, nullptr});
+      send_ids(connection, kMarkPublished, std::get<std::vector<std::string>>(group[job].work), job,
+               sent);
     }
   }
   if (PQpipelineSync(connection) == 0) throw result_error(connection, nullptr);
@@ -310,6 +332,11 @@ void PostgresStore::mark_published(std::vector<std::string> event_ids, ports::Ca
   enqueue_write(WriteJob{std::move(event_ids), std::move(done)});
 }
 
+void PostgresStore::mark_audit_published(std::vector<std::string> keys,
+                                         ports::Callback<void> done) {
+  enqueue_write(WriteJob{AuditPublished{std::move(keys)}, std::move(done)});
+}
+
 void PostgresStore::get_auction(const domain::AuctionId& id,
                                 ports::Callback<std::optional<ports::StoredAuction>> done) {
   enqueue_read(std::move(done), [id](Connection& connection) {
@@ -394,6 +421,21 @@ void PostgresStore::pending_events(std::size_t limit,
     const auto result = connection.exec_prepared(kPendingEvents, params);
     for (int row = 0; row < PQntuples(result.get()); ++row) {
       answer.push_back(sql::read_event(ResultRow(result.get(), row)));
+    }
+    return answer;
+  });
+}
+
+void PostgresStore::pending_audit(std::size_t limit,
+                                  ports::Callback<std::vector<ports::OutgoingMessage>> done) {
+  enqueue_read(std::move(done), [limit](Connection& connection) {
+    std::vector<ports::OutgoingMessage> answer;
+    if (limit == 0) return answer;
+    Params params;
+    params.bind(1, sql::limit_param(limit));
+    const auto result = connection.exec_prepared(kPendingAudit, params);
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      answer.push_back(sql::read_audit_outbox(ResultRow(result.get(), row)));
     }
     return answer;
   });

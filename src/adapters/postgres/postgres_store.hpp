@@ -63,10 +63,18 @@ class PostgresStore final : public ports::Store {
                  std::size_t limit, ports::Callback<std::vector<ports::StoredBid>> done) override;
   void pending_events(std::size_t limit, ports::Callback<std::vector<domain::Event>> done) override;
   void mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) override;
+  void pending_audit(std::size_t limit,
+                     ports::Callback<std::vector<ports::OutgoingMessage>> done) override;
+  void mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) override;
 
   /// A write for the writer thread: a batch to commit, or event ids to mark published.
+  /// Audit outbox keys to forget (published).
+  struct AuditPublished {
+    std::vector<std::string> keys;
+  };
+  /// A batch to commit, event ids to mark published, or audit records to forget.
   struct WriteJob {
-    std::variant<ports::CommitBatch, std::vector<std::string>> work;
+    std::variant<ports::CommitBatch, std::vector<std::string>, AuditPublished> work;
     ports::Callback<void> done;
   };
 

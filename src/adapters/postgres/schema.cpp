@@ -221,11 +221,24 @@ SchemaMismatch too_new(int found) {
 
 }  // namespace
 
+// Version 4: the audit outbox (ports/store.hpp, CommitBatch::audit). A published record's row
+// is deleted: the audit log keeps it. event_time is microseconds since the epoch.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE audit_outbox (
+  position     bigserial PRIMARY KEY,
+  key          text NOT NULL UNIQUE,
+  ordering_key text NOT NULL,
+  event_time   bigint NOT NULL,
+  body         text NOT NULL
+);
+)sql";
+
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "auctions, bids and the outbox", kVersion1},
       {2, "the audit log", kVersion2},
       {3, "the notifier's watches, inboxes, deliveries and preferences", kVersion3},
+      {4, "the audit outbox", kVersion4},
   };
   return all;
 }

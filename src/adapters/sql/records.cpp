@@ -355,4 +355,20 @@ domain::Event read_event(const Row& row) {
   return event;
 }
 
+void bind_audit_outbox(Params& params, const ports::OutgoingMessage& record) {
+  params.bind(1, std::string_view{record.dedup_id});
+  params.bind(2, std::string_view{record.ordering_key});
+  params.bind(3, record.event_time.time_since_epoch().count());
+  params.bind(4, std::string_view{record.body});
+}
+
+ports::OutgoingMessage read_audit_outbox(const Row& row) {
+  ports::OutgoingMessage record;
+  record.dedup_id = std::string(row.column_text(0));
+  record.ordering_key = std::string(row.column_text(1));
+  record.event_time = domain::Timestamp{domain::Duration{row.column_int64(2)}};
+  record.body = std::string(row.column_text(3));
+  return record;
+}
+
 }  // namespace gavel::adapters::sql

@@ -47,6 +47,11 @@ ports::StoredBid read_bid(const Row& row);
 void bind_event(Params& params, const domain::Event& event);
 domain::Event read_event(const Row& row);
 
+/// The audit outbox columns in binding order (parameter 1 = key ... 4 = body).
+inline constexpr const char* kAuditOutboxColumns = "key, ordering_key, event_time, body";
+void bind_audit_outbox(Params& params, const ports::OutgoingMessage& record);
+ports::OutgoingMessage read_audit_outbox(const Row& row);
+
 /// A LIMIT parameter: LIMIT takes an int64, and a larger size_t means no limit.
 std::int64_t limit_param(std::size_t limit);
 

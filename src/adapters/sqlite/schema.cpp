@@ -88,10 +88,22 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (position) WHERE published = 0;
 )sql";
 
+// Version 2: the audit outbox (ports/store.hpp, CommitBatch::audit). A published record's row
+// is deleted: the audit log keeps it. event_time is microseconds since the epoch.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE audit_outbox (
+  position     INTEGER PRIMARY KEY,
+  key          TEXT NOT NULL UNIQUE,
+  ordering_key TEXT NOT NULL,
+  event_time   INTEGER NOT NULL,
+  body         TEXT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all{{1, kVersion1}};
+  static const std::vector<Migration> all{{1, kVersion1}, {2, kVersion2}};
   return all;
 }
 

@@ -69,6 +69,24 @@ const std::string& insert_event_sql() {
   return sql;
 }
 
+const std::string& insert_audit_sql() {
+  static const std::string sql = std::string("INSERT INTO audit_outbox (") +
+                                 sql::kAuditOutboxColumns +
+                                 ") VALUES (?1, ?2, ?3, ?4) ON CONFLICT (key) DO NOTHING";
+  return sql;
+}
+
+const std::string& delete_audit_sql() {
+  static const std::string sql = "DELETE FROM audit_outbox WHERE key = ?1";
+  return sql;
+}
+
+const std::string& pending_audit_sql() {
+  static const std::string sql = std::string("SELECT ") + sql::kAuditOutboxColumns +
+                                 " FROM audit_outbox ORDER BY position LIMIT ?1";
+  return sql;
+}
+
 const std::string& seq_of_sql() {
   static const std::string sql = "SELECT seq FROM auctions WHERE id = ?1";
   return sql;
@@ -186,6 +204,11 @@ std::optional<ports::Error> apply_batch(Connection& connection, const ports::Com
     bind_event(*statement, event);
     statement->step();
   }
+  for (const auto& record : batch.audit) {
+    auto statement = connection.prepare(insert_audit_sql());
+    sql::bind_audit_outbox(*statement, record);
+    statement->step();
+  }
   return std::nullopt;
 }
 
@@ -194,6 +217,16 @@ std::optional<ports::Error> apply_mark_published(Connection& connection,
   for (const auto& id : event_ids) {
     auto statement = connection.prepare(mark_published_sql());
     statement->bind(1, std::string_view{id});
+    statement->step();
+  }
+  return std::nullopt;
+}
+
+std::optional<ports::Error> apply_audit_published(Connection& connection,
+                                                  const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    auto statement = connection.prepare(delete_audit_sql());
+    statement->bind(1, std::string_view{key});
     statement->step();
   }
   return std::nullopt;
@@ -358,8 +391,11 @@ void SqliteStore::apply_group(std::vector<WriteJob>& group) {
       try {
         const auto refused = std::visit(
             [&](const auto& work) {
-              if constexpr (std::is_same_v<std::decay_t<decltype(work)>, ports::CommitBatch>) {
+              using Work = std::decay_t<decltype(work)>;
+              if constexpr (std::is_same_v<Work, ports::CommitBatch>) {
                 return apply_batch(connection, work);
+              } else if constexpr (std::is_same_v<Work, AuditPublished>) {
+                return apply_audit_published(connection, work.keys);
               } else {
                 return apply_mark_published(connection, work);
               }
@@ -398,6 +434,10 @@ void SqliteStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
 
 void SqliteStore::mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) {
   enqueue_write(WriteJob{std::move(event_ids), std::move(done)});
+}
+
+void SqliteStore::mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) {
+  enqueue_write(WriteJob{AuditPublished{std::move(keys)}, std::move(done)});
 }
 
 void SqliteStore::get_auction(const domain::AuctionId& id,
@@ -473,6 +513,18 @@ void SqliteStore::pending_events(std::size_t limit,
     auto statement = connection.prepare(pending_events_sql());
     statement->bind(1, sql::limit_param(limit));
     while (statement->step()) answer.push_back(read_event(*statement));
+    return answer;
+  });
+}
+
+void SqliteStore::pending_audit(std::size_t limit,
+                                ports::Callback<std::vector<ports::OutgoingMessage>> done) {
+  enqueue_read(std::move(done), [limit](Connection& connection) {
+    std::vector<ports::OutgoingMessage> answer;
+    if (limit == 0) return answer;
+    auto statement = connection.prepare(pending_audit_sql());
+    statement->bind(1, sql::limit_param(limit));
+    while (statement->step()) answer.push_back(sql::read_audit_outbox(*statement));
     return answer;
   });
 }

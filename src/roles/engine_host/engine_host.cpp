@@ -69,6 +69,7 @@ void EngineHost::recover() {
     ports::call_blocking<void>([&](auto done) { cache_.put(std::move(views), std::move(done)); });
   }
   publish_pending_outbox();
+  if (audit_topic_ != nullptr) publish_pending_audit();
 }
 
 void EngineHost::stop() {
@@ -208,8 +209,9 @@ std::vector<AuctionId> EngineHost::touched_auctions(const Parsed& parsed,
   return {touched.begin(), touched.end()};
 }
 
-ports::CommitBatch EngineHost::build_commit(const Parsed& parsed, const engine::BatchResult& result,
-                                            const std::vector<AuctionId>& touched) const {
+ports::CommitBatch EngineHost::build_commit(
+    const Parsed& parsed, const engine::BatchResult& result, const std::vector<AuctionId>& touched,
+    const std::vector<ports::OutgoingMessage>& audit) const {
   ports::CommitBatch batch;
   for (const AuctionId& id : touched) {
     const domain::Auction* auction = engine_.find(id);
@@ -228,6 +230,7 @@ ports::CommitBatch EngineHost::build_commit(const Parsed& parsed, const engine::
                                           parsed.envelopes[i].idempotency_key});
   }
   batch.events = result.events;
+  batch.audit = audit;
   return batch;
 }
 
@@ -274,7 +277,8 @@ void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
 
 void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& result,
                               const std::vector<AuctionId>& touched,
-                              const std::vector<std::size_t>& cause) {
+                              const std::vector<std::size_t>& cause,
+                              std::vector<ports::OutgoingMessage> audit) {
   std::vector<ports::CachedAuction> views;
   std::unordered_map<AuctionId, std::string> view_of;
   for (const AuctionId& id : touched) {
@@ -313,7 +317,7 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
     }
   }
 
-  publish_audit(parsed, result);
+  publish_audit(std::move(audit));
 
   if (!parsed.receipts.empty()) {
     // A failed ack means redelivery; parse() recognises redelivered bids that are already
@@ -347,20 +351,56 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
   if (listener_ && !decided.empty()) listener_(decided);
 }
 
-void EngineHost::publish_audit(const Parsed& parsed, const engine::BatchResult& result) {
-  if (audit_topic_ == nullptr) return;
-  auto records = wire::audit_messages(parsed.envelopes, result.decisions, result.events);
-  audit_backlog_.insert(audit_backlog_.end(), std::make_move_iterator(records.begin()),
-                        std::make_move_iterator(records.end()));
-  if (audit_backlog_.empty()) return;
-  const std::size_t count = audit_backlog_.size();
+void EngineHost::publish_audit(std::vector<ports::OutgoingMessage> records) {
+  if (audit_topic_ == nullptr || records.empty()) return;
+  // Older records wait in the audit outbox: they, then these (committed there too), in order.
+  if (audit_dirty_.load()) {
+    publish_pending_audit();
+    return;
+  }
+  std::vector<std::string> keys;
+  keys.reserve(records.size());
+  for (const auto& record : records) keys.push_back(record.dedup_id);
   auto published = ports::call_blocking<void>(
-      [&](auto done) { audit_topic_->publish(audit_backlog_, std::move(done)); });
-  if (published) {
-    stats_.audit_records_published += count;
-    audit_backlog_.clear();
-  } else {
-    ++stats_.audit_publish_failures;  // kept, in order, for the next batch
+      [&](auto done) { audit_topic_->publish(std::move(records), std::move(done)); });
+  if (!published) {
+    ++stats_.audit_publish_failures;
+    audit_dirty_ = true;  // the outbox keeps them; sent before the next batch's
+    return;
+  }
+  stats_.audit_records_published += keys.size();
+  store_.mark_audit_published(std::move(keys), [this](const ports::Result<void>& marked) {
+    if (!marked) audit_dirty_ = true;
+  });
+}
+
+void EngineHost::publish_pending_audit() {
+  for (;;) {
+    auto pending = ports::call_blocking<std::vector<ports::OutgoingMessage>>(
+        [&](auto done) { store_.pending_audit(kOutboxPage, std::move(done)); });
+    if (!pending) return;  // still dirty: tried again before the next batch
+    if (pending.value().empty()) {
+      audit_dirty_ = false;
+      return;
+    }
+    const bool last_page = pending.value().size() < kOutboxPage;
+    std::vector<std::string> keys;
+    keys.reserve(pending.value().size());
+    for (const auto& record : pending.value()) keys.push_back(record.dedup_id);
+    auto published = ports::call_blocking<void>(
+        [&](auto done) { audit_topic_->publish(std::move(pending.value()), std::move(done)); });
+    if (!published) {
+      ++stats_.audit_publish_failures;
+      return;
+    }
+    stats_.audit_records_published += keys.size();
+    auto marked = ports::call_blocking<void>(
+        [&](auto done) { store_.mark_audit_published(std::move(keys), std::move(done)); });
+    if (!marked) return;
+    if (last_page) {
+      audit_dirty_ = false;
+      return;
+    }
   }
 }
 
@@ -400,7 +440,7 @@ std::size_t EngineHost::run_once() {
   if (outbox_dirty_) publish_pending_outbox();
   // Audit records the topic refused (Redis restarting) go out once it answers again, not only
   // when a later batch commits: an engine left idle would hold them back from the auditor.
-  if (!audit_backlog_.empty()) publish_audit(Parsed{}, engine::BatchResult{});
+  if (audit_topic_ != nullptr && audit_dirty_.load()) publish_pending_audit();
   if (options_.rescan_every.count() > 0 && clock_.now() >= next_rescan_) {
     rescan_open_auctions();
     next_rescan_ = clock_.now() + options_.rescan_every;
@@ -441,6 +481,7 @@ std::size_t EngineHost::run_once() {
   engine::BatchResult result;
   std::vector<std::size_t> cause;
   std::vector<AuctionId> touched;
+  std::vector<ports::OutgoingMessage> audit;
   ports::Result<void> committed;
   // Another engine sharing the store may have moved an auction on since this engine loaded
   // it: the commit then fails its seq condition. The stale copies are reloaded and the same
@@ -462,9 +503,13 @@ std::size_t EngineHost::run_once() {
     if (parsed.envelopes.empty() && result.events.empty()) return 0;
 
     touched = touched_auctions(parsed, result);
+    audit = audit_topic_ == nullptr
+                ? std::vector<ports::OutgoingMessage>{}
+                : wire::audit_messages(parsed.envelopes, result.decisions, result.events);
     const auto started = std::chrono::steady_clock::now();
-    committed = ports::call_blocking<void>(
-        [&](auto done) { store_.commit(build_commit(parsed, result, touched), std::move(done)); });
+    committed = ports::call_blocking<void>([&](auto done) {
+      store_.commit(build_commit(parsed, result, touched, audit), std::move(done));
+    });
     const auto commit_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - started)
                                    .count();
@@ -482,7 +527,7 @@ std::size_t EngineHost::run_once() {
                          std::chrono::duration_cast<domain::Duration>(std::chrono::seconds(2)));
       ++stats_.commit_retries;
       committed = ports::call_blocking<void>([&](auto done) {
-        store_.commit(build_commit(parsed, result, touched), std::move(done));
+        store_.commit(build_commit(parsed, result, touched, audit), std::move(done));
       });
     }
     if (committed || committed.error().kind != ports::ErrorKind::conflict ||
@@ -534,7 +579,7 @@ std::size_t EngineHost::run_once() {
     if (!decision.accepted) ++stats_.rejected_by_reason[static_cast<std::size_t>(decision.reason)];
   }
   auction_count_ = engine_.size();
-  after_commit(parsed, result, touched, cause);
+  after_commit(parsed, result, touched, cause, std::move(audit));
   return parsed.envelopes.size();
 }
 

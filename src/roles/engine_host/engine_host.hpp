@@ -92,7 +92,9 @@ class EngineHost {
   void set_listener(Listener listener) { listener_ = std::move(listener); }
 
   /// Publishes the audit feed (wire/audit_json.hpp: every decided command and every event) to
-  /// `topic` after each committed batch. Set before start().
+  /// `topic` after each committed batch. The records are committed with the batch (the store's
+  /// audit outbox) and published from there, in commit order, so none is lost when the engine
+  /// dies between its commit and the publish. Set before start().
   void set_audit_topic(ports::Topic* topic) { audit_topic_ = topic; }
 
   /// Loads every auction from the store, republishes unpublished outbox events and refills the
@@ -125,7 +127,8 @@ class EngineHost {
   void drop_already_decided(Parsed& parsed);
   Parsed parse(const std::vector<ports::Delivery>& deliveries);
   ports::CommitBatch build_commit(const Parsed& parsed, const engine::BatchResult& result,
-                                  const std::vector<domain::AuctionId>& touched) const;
+                                  const std::vector<domain::AuctionId>& touched,
+                                  const std::vector<ports::OutgoingMessage>& audit) const;
   std::vector<domain::AuctionId> touched_auctions(const Parsed& parsed,
                                                   const engine::BatchResult& result) const;
   /// False when the store did not answer (the batch must not be judged).
@@ -134,11 +137,15 @@ class EngineHost {
   /// `cause[i]`: the index of the command that caused event i (advance's events have none).
   void after_commit(const Parsed& parsed, const engine::BatchResult& result,
                     const std::vector<domain::AuctionId>& touched,
-                    const std::vector<std::size_t>& cause);
+                    const std::vector<std::size_t>& cause,
+                    std::vector<ports::OutgoingMessage> audit);
   domain::Timestamp safe_until();
   void publish_pending_outbox();
   void rescan_open_auctions();
-  void publish_audit(const Parsed& parsed, const engine::BatchResult& result);
+  /// This batch's audit records to the audit topic (or, behind older unpublished ones, the
+  /// whole audit outbox in order).
+  void publish_audit(std::vector<ports::OutgoingMessage> records);
+  void publish_pending_audit();
 
   ports::Queue& queue_;
   ports::Store& store_;
@@ -148,9 +155,10 @@ class EngineHost {
   EngineHostOptions options_;
   Listener listener_;
   ports::Topic* audit_topic_ = nullptr;
-  /// Audit records of committed batches the audit topic refused: sent again before the next
-  /// batch's (the records carry dedup ids, so a record sent twice is logged once).
-  std::vector<ports::OutgoingMessage> audit_backlog_;
+  /// The store's audit outbox holds records not yet published (the topic refused them, or
+  /// their mark failed): they go out, in commit order, before any newer ones. A record sent
+  /// twice is logged once (its key is its dedup id).
+  std::atomic<bool> audit_dirty_{true};
 
   engine::Engine engine_;
   /// The seq of each auction as the store holds it: the condition of the next write.
@@ -159,7 +167,7 @@ class EngineHost {
   /// watermark down until decided (a nacked message was delivered once, so the queue's own
   /// watermark no longer counts it).
   std::map<std::string, domain::Timestamp> unfinished_;
-  bool outbox_dirty_ = true;
+  std::atomic<bool> outbox_dirty_{true};  // also set by the store's callbacks
   domain::Timestamp next_rescan_{};
 
   EngineHostStats stats_;

@@ -55,6 +55,13 @@ class ForwardingStore : public ports::Store {
   void mark_published(std::vector<std::string> ids, ports::Callback<void> done) override {
     inner_.mark_published(std::move(ids), std::move(done));
   }
+  void pending_audit(std::size_t limit,
+                     ports::Callback<std::vector<ports::OutgoingMessage>> done) override {
+    inner_.pending_audit(limit, std::move(done));
+  }
+  void mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) override {
+    inner_.mark_audit_published(std::move(keys), std::move(done));
+  }
 
  protected:
   ports::Store& inner() { return inner_; }
@@ -577,6 +584,99 @@ TEST_F(EngineHostTest, AnAuctionOnlyADeadEngineKnewStillClosesOnTimeAfterARescan
   rescanning.run_once();  // no recover(): it learns of a1 only by rescanning the open auctions
   EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
   EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+}
+
+}  // namespace
+}  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+/// A topic that refuses every publish while `refusing` (the audit topic's Redis restarting).
+class RefusingTopic final : public ports::Topic {
+ public:
+  explicit RefusingTopic(ports::Topic& inner) : inner_(inner) {}
+  bool refusing = false;
+  void publish(std::vector<ports::OutgoingMessage> messages, ports::Callback<void> done) override {
+    if (refusing) {
+      done(ports::Error{ports::ErrorKind::retryable, "refused"});
+      return;
+    }
+    inner_.publish(std::move(messages), std::move(done));
+  }
+  ports::SubscriptionPtr subscribe(const std::string& name) override {
+    return inner_.subscribe(name);
+  }
+
+ private:
+  ports::Topic& inner_;
+};
+
+/// The audit feed's message ids (record keys), in the order the auditor would see them.
+std::vector<std::string> received_keys(ports::Subscription& feed) {
+  auto received = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+    feed.receive(1000, domain::Duration{0}, std::chrono::seconds(30), std::move(done));
+  });
+  std::vector<std::string> keys;
+  for (const auto& delivery : received.value()) keys.push_back(delivery.message_id);
+  return keys;
+}
+
+TEST_F(EngineHostTest, AuditRecordsTheTopicRefusedArePublishedInCommitOrderByTheNextEngine) {
+  adapters::memory::MemoryTopic audit_topic{clock_};
+  RefusingTopic refusing{audit_topic};
+  auto auditor_feed = audit_topic.subscribe("auditor");
+  std::vector<std::string> first_keys;
+  {
+    // This engine commits its batches but never gets their audit records out (it dies).
+    auto host = make_host();
+    host->set_audit_topic(&refusing);
+    host->recover();
+    refusing.refusing = true;
+    create();
+    clock_->advance_to(at(10));
+    bid("b1", "alice", 1500, 10);
+    ASSERT_EQ(host->run_once(), 2u);
+    EXPECT_GT(host->stats().audit_publish_failures.load(), 0u);
+    EXPECT_TRUE(received_keys(*auditor_feed).empty());
+    auto pending = ports::call_blocking<std::vector<ports::OutgoingMessage>>(
+        [&](auto done) { store_.pending_audit(1000, std::move(done)); });
+    ASSERT_TRUE(pending.ok());
+    for (const auto& record : pending.value()) first_keys.push_back(record.dedup_id);
+    ASSERT_GE(first_keys.size(), 4u);  // two commands, their events
+  }
+  refusing.refusing = false;
+  auto host = make_host();
+  host->set_audit_topic(&refusing);
+  host->recover();  // publishes what the dead engine committed
+  EXPECT_EQ(received_keys(*auditor_feed), first_keys);
+  clock_->advance_to(at(11));
+  bid("b2", "bob", 1600, 11);
+  ASSERT_EQ(host->run_once(), 1u);
+  const auto later = received_keys(*auditor_feed);
+  ASSERT_FALSE(later.empty());
+  for (const auto& key : later) {
+    EXPECT_EQ(std::count(first_keys.begin(), first_keys.end(), key), 0) << key << " sent twice";
+  }
+  auto pending = ports::call_blocking<std::vector<ports::OutgoingMessage>>(
+      [&](auto done) { store_.pending_audit(1000, std::move(done)); });
+  EXPECT_TRUE(pending.value().empty());  // every published record was marked
+}
+
+TEST_F(EngineHostTest, AnIdleEngineSendsTheRefusedAuditRecordsOnceTheTopicAnswers) {
+  adapters::memory::MemoryTopic audit_topic{clock_};
+  RefusingTopic refusing{audit_topic};
+  auto auditor_feed = audit_topic.subscribe("auditor");
+  auto host = make_host();
+  host->set_audit_topic(&refusing);
+  host->recover();
+  refusing.refusing = true;
+  create();
+  ASSERT_EQ(host->run_once(), 1u);
+  EXPECT_TRUE(received_keys(*auditor_feed).empty());
+  refusing.refusing = false;
+  EXPECT_EQ(host->run_once(), 0u);  // nothing new to decide: the outbox goes out anyway
+  EXPECT_FALSE(received_keys(*auditor_feed).empty());
 }
 
 }  // namespace
