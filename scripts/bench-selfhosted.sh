@@ -34,33 +34,13 @@ start_nginx
 echo "## nginx fixed 202"
 wrk_post "http://127.0.0.1:$nginx_port" /v1/auctions/x/bids none "$connections" "$seconds"
 
-redis_port=$(free_port)
-mkdir -p "$work/redis"
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save '' \
-  --appendonly yes --appendfsync always --daemonize no --logfile "$work/redis/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+start_redis always
 echo "## redis-benchmark (AOF, appendfsync always; 50 clients, no pipelining)"
 redis-benchmark -p "$redis_port" -q -t set,lpush,xadd -n 100000 -c 50 2>/dev/null | tr '\r' '\n' | grep -E "requests per second" || true
-redis_url="redis://127.0.0.1:$redis_port"
 
-tests/support/postgres-server.sh start "$work/pg" >/dev/null
-postgres_url=$(cat "$work/pg/url")
-./build/gavel migrate --postgres-url "$postgres_url" >/dev/null
-secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-common=(--profile selfhosted --redis-url "$redis_url" --postgres-url "$postgres_url"
-  --dev-secret "$secret" --rate-per-second 0 --data-dir "$work/data")
-
+start_postgres
+selfhosted_settings
 roles=()   # PIDs of the current configuration's gavel processes
-start() {  # name role; sets started_port (call it directly, not in $(...): its PID goes to roles)
-  local name=$1 role=$2
-  ./build/gavel serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 \
-    > "$work/$name.out" 2> "$work/$name.log" &
-  roles+=($!)
-  for _ in $(seq 200); do grep -q listening "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
-  started_port=$(sed 's/^listening 127.0.0.1://' "$work/$name.out")
-}
-stop_roles() { for pid in "${roles[@]}"; do kill "$pid" 2>/dev/null || true; done; for pid in "${roles[@]}"; do wait "$pid" 2>/dev/null || true; done; roles=(); rm -f "$work"/*.out; }
 
 # run GATEWAYS ENGINES: one configuration, both POSTs.
 run() {

@@ -46,3 +46,55 @@ bench_auction() {
 wrk_post() {
   TOKEN=$3 BID_PATH=$2 wrk -t1 -c"$4" -d"${5}s" --latency -s bench/http/post_bid.lua "$1" | grep -E "Requests/sec|50%|99%|Non-2xx"
 }
+
+# ---- the selfhosted profile (callers also own `roles`, the PIDs of their gavel processes) ----
+
+# start_redis FSYNC: Redis on a free port in $work/redis, with the AOF fsynced FSYNC (always,
+# everysec, or "no" for no AOF). Sets redis_port and redis_url.
+start_redis() {
+  redis_port=$(free_port)
+  mkdir -p "$work/redis"
+  local aof=(--appendonly yes --appendfsync "$1")
+  [ "$1" = no ] && aof=(--appendonly no)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save '' \
+    "${aof[@]}" --daemonize no --logfile "$work/redis/redis.log" &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  redis_url="redis://127.0.0.1:$redis_port"
+}
+
+# start_postgres: PostgreSQL in $work/pg (tests/support/postgres-server.sh; the caller's cleanup
+# stops it), migrated. Sets postgres_url.
+start_postgres() {
+  tests/support/postgres-server.sh start "$work/pg" >/dev/null
+  postgres_url=$(cat "$work/pg/url")
+  ./build/gavel migrate --postgres-url "$postgres_url" >/dev/null
+}
+
+# selfhosted_settings: the flags every selfhosted process of a run shares (sets `common`).
+selfhosted_settings() {
+  local secret
+  secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  common=(--profile selfhosted --redis-url "$redis_url" --postgres-url "$postgres_url"
+    --dev-secret "$secret" --rate-per-second 0 --data-dir "$work/data")
+}
+
+# start NAME ROLE [FLAGS...]: one gavel process; sets started_port and started_pid (call it
+# directly, not in $(...): its PID goes to `roles`).
+start() {
+  local name=$1 role=$2
+  shift 2
+  ./build/gavel serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 "$@" \
+    > "$work/$name.out" 2> "$work/$name.log" &
+  started_pid=$!
+  roles+=($started_pid)
+  for _ in $(seq 200); do grep -q listening "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
+  started_port=$(sed 's/^listening 127.0.0.1://' "$work/$name.out")
+}
+
+stop_roles() {
+  for pid in "${roles[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${roles[@]}"; do wait "$pid" 2>/dev/null || true; done
+  roles=()
+  rm -f "$work"/*.out
+}

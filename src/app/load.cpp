@@ -22,6 +22,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "app/fd_limit.hpp"
+
 namespace gavel::app {
 
 namespace asio = boost::asio;
@@ -491,6 +493,13 @@ int run_load(const std::vector<std::string>& args) {
     return 2;
   }
   const LoadOptions& options = shared.options;
+  // One descriptor per connection: make room for them all, or say how many fit.
+  const std::size_t sockets = options.idle_watchers + options.bidders + options.watchers;
+  const FdLimit files = raise_fd_limit(sockets + kSpareDescriptors);
+  if (files.now < sockets + kSpareDescriptors) {
+    std::cerr << "gavel load: the open-file limit (" << files.now << ") is below the " << sockets
+              << " connections asked for; raise it with ulimit -Hn\n";
+  }
   asio::io_context io;
   if (options.idle_watchers > 0) {
     // Idle WebSockets only: how many one gateway holds (memory is read off the server).

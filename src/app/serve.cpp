@@ -26,6 +26,7 @@
 #include "adapters/notify/webhook_channel.hpp"
 #include "app/backends.hpp"
 #include "app/config.hpp"
+#include "app/fd_limit.hpp"
 #include "ports/blocking.hpp"
 #include "ports/wire/command_json.hpp"
 #include "roles/auditor/auditor.hpp"
@@ -511,6 +512,19 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
 
   try {
     roles::set_log_level(*roles::log_level_from_string(config.log_level));
+    // Every connection is a descriptor: raise the open-file limit to fit max-connections, or
+    // hold fewer connections (refused cleanly) than the kernel would let accept() fail on.
+    const FdLimit files = raise_fd_limit(config.max_connections + kSpareDescriptors);
+    if (files.now < config.max_connections + kSpareDescriptors) {
+      const std::size_t fits = files.now > kSpareDescriptors ? files.now - kSpareDescriptors : 1;
+      roles::log(roles::LogLevel::warn, "serve",
+                 "the open-file limit (" + std::to_string(files.now) + ") holds " +
+                     std::to_string(fits) + " connections, fewer than max-connections " +
+                     std::to_string(config.max_connections) +
+                     ": serving at most that many (raise the hard limit: ulimit -Hn, or "
+                     "LimitNOFILE= in systemd)");
+      config.max_connections = fits;
+    }
     auto clock = std::make_shared<adapters::memory::SystemClock>();
     Backends backends = open_backends(config, clock);
     adapters::jwt::DevAuthenticator* dev_tokens = nullptr;
@@ -597,7 +611,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     std::optional<gateway::TopicPump> pushed_notices;
     std::optional<gateway::TopicPump> decisions;
     if (runs(config, "gateway")) {
-      events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub));
+      // After a broken feed (Redis away), its sockets start again from snapshots.
+      events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub),
+                     gateway::resync_sockets(hub));
       events->start();
       pushed_notices.emplace(backends.notice_topic->subscribe("gateway-" + gateway.node_id()),
                              gateway::push_notices(hub));

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Idle WebSocket subscribers on this machine, for docs/benchmarks.md: TOTAL idle sockets spread
+# over selfhosted gateways (one Redis, one PostgreSQL, one engine), each gateway's memory per
+# connection, and how long connecting them all took.
+#
+# Why several gateways: a process holds at most its open-file hard limit in sockets (`ulimit
+# -Hn`; 20000 on the CI machines, and raising it needs CAP_SYS_RESOURCE). Each gateway is given
+# what fits under that limit, and each `gavel load` client (limited the same way) its own
+# gateway and source addresses (127.0.<n>.x), so the client side never runs out of ports.
+# Everything binds 127.0.0.1 (or 127.0.x.y) and is stopped at the end.
+# Usage: scripts/bench-idle-ws.sh [total, default 100000] [seconds to hold, default 60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+total=${1:-100000}
+hold=${2:-60}
+for tool in redis-server redis-cli curl; do
+  command -v "$tool" >/dev/null || { echo "bench-idle-ws: $tool is missing (scripts/setup.sh)" >&2; exit 2; }
+done
+[ -x build/gavel ] || { echo "bench-idle-ws: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+
+ulimit -n "$(ulimit -Hn)"
+fd_limit=$(ulimit -n)
+# What one process may hold: its limit less the descriptors it needs besides sockets.
+per_process=$((fd_limit - 512))
+gateways=$(((total + per_process - 1) / per_process))
+per_gateway=$(((total + gateways - 1) / gateways))
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+source bench/http/lib.sh
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); open-file limit $fd_limit per process"
+echo "## $total idle WebSockets over $gateways selfhosted gateway(s) of $per_gateway, held ${hold}s"
+start_redis no
+start_postgres
+selfhosted_settings
+roles=()
+start engine-1 engine
+gateway_pids=()
+gateway_ports=()
+for i in $(seq "$gateways"); do
+  start "gateway-$i" gateway --max-connections "$per_gateway"
+  gateway_pids+=("$started_pid")
+  gateway_ports+=("$started_port")
+done
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+before=()
+for pid in "${gateway_pids[@]}"; do before+=("$(rss "$pid")"); done
+
+started=$(date +%s.%N)
+loads=()
+for i in $(seq "$gateways"); do
+  ./build/gavel load --target "127.0.0.1:${gateway_ports[$((i - 1))]}" --idle-watchers "$per_gateway" \
+    --hold "$hold" --threads 1 --source-addresses "127.0.$i.1,127.0.$i.2" \
+    > "$work/load-$i.out" 2> "$work/load-$i.err" &
+  loads+=($!)
+  pids+=($!)
+done
+
+connected_now() {
+  local sum=0 port count
+  for port in "${gateway_ports[@]}"; do
+    count=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^gavel_ws_connections / {printf "%d", $2}')
+    sum=$((sum + ${count:-0}))
+  done
+  echo "$sum"
+}
+# Progress every 2 s until all are connected or the loads end (bounded by --hold).
+connected=0
+took=""
+while [ "$connected" -lt "$total" ]; do
+  alive=0
+  for pid in "${loads[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+  [ "$alive" = 1 ] || break
+  sleep 2
+  connected=$(connected_now)
+  printf '  %5.1fs: %d connected\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$connected"
+done
+[ "$connected" -ge "$total" ] && took=$(echo "$(date +%s.%N) - $started" | bc)
+sleep 3  # settle: handshakes' buffers freed
+connected=$(connected_now)
+total_delta=0
+for i in $(seq "$gateways"); do
+  after=$(rss "${gateway_pids[$((i - 1))]}")
+  delta=$(( (after - before[i - 1]) * 1024 ))
+  total_delta=$((total_delta + delta))
+  count=$(curl -s "http://127.0.0.1:${gateway_ports[$((i - 1))]}/metrics" | awk '/^gavel_ws_connections / {printf "%d", $2}')
+  echo "  [gateway-$i] ${count} connected; RSS ${before[i - 1]} kB -> ${after} kB: $((delta / (count > 0 ? count : 1))) bytes per connection"
+done
+echo "## idle WebSockets: $connected of $total connected${took:+ in ${took%.*}s}; $((total_delta / (connected > 0 ? connected : 1))) bytes per connection on average (gateway RSS growth)"
+for pid in "${loads[@]}"; do wait "$pid" 2>/dev/null || true; done
+failed=$(cat "$work"/load-*.out | awk '/^failed / {sum += $2} END {print sum + 0}')
+echo "  clients: $failed connection(s) failed"
