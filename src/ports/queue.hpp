@@ -20,6 +20,12 @@ namespace gavel::ports {
 struct SendReceipt {
   std::string message_id;  ///< the id of the message in the queue (the first one, if duplicate)
   bool duplicate = false;  ///< the dedup id was seen within the window: nothing was enqueued
+  /// For a duplicate: the body of the first message while the queue still holds it (waiting,
+  /// in flight or dead-lettered), so a sender that retries learns what it sent first (the
+  /// gateway: the bid id of a retried Idempotency-Key). Absent once that message was
+  /// acknowledged (its effects are durable by then, so the sender can look them up), and for
+  /// backends that cannot tell (SQS answers the message id only).
+  std::optional<std::string> first_body;
 };
 
 struct ReceiveOptions {
@@ -62,9 +68,10 @@ class Queue {
 
   /// Enqueues `messages` in order. Messages with one ordering key are delivered in send order.
   /// A message whose dedup id was sent within the deduplication window is not enqueued again
-  /// (receipt.duplicate, with the first message's id). A message whose event_time is older
-  /// than the queue's lateness bound is refused with ErrorKind::permanent: that bound is what
-  /// lets watermark() promise anything (docs/design/fair-close.md).
+  /// (receipt.duplicate, with the first message's id and, while it is held, its body). A
+  /// message whose event_time is older than the queue's lateness bound is refused with
+  /// ErrorKind::permanent: that bound is what lets watermark() promise anything
+  /// (docs/design/fair-close.md).
   virtual void send(std::vector<OutgoingMessage> messages,
                     Callback<std::vector<SendReceipt>> done) = 0;
 

@@ -340,6 +340,52 @@ TYPED_TEST_P(QueueContract, ADedupIdIsForgottenAfterTheWindow) {
   EXPECT_THAT(this->drain(10).at("a1"), ::testing::ElementsAre("original", "after"));
 }
 
+// A retried request learns what its first attempt sent (the gateway: the first bid's id).
+TYPED_TEST_P(QueueContract, ADuplicateAnswersTheFirstBodyWhileTheQueueHoldsIt) {
+  const auto first = this->send({this->msg("a1", "original", "idem-1")});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_FALSE(first[0].first_body.has_value());  // not a duplicate: nothing to tell
+
+  const auto waiting = this->send({this->msg("a1", "retry", "idem-1")});
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_TRUE(waiting[0].duplicate);
+  EXPECT_EQ(waiting[0].first_body, std::optional<std::string>{"original"});
+
+  const auto got = this->receive();
+  ASSERT_EQ(got.size(), 1u);
+  const auto in_flight = this->send({this->msg("a1", "retry", "idem-1")});
+  ASSERT_EQ(in_flight.size(), 1u);
+  EXPECT_EQ(in_flight[0].first_body, std::optional<std::string>{"original"});
+
+  // Acknowledged: its effects are durable, the queue forgets the body (the id stays seen).
+  this->ack({got[0].receipt});
+  const auto acked = this->send({this->msg("a1", "retry", "idem-1")});
+  ASSERT_EQ(acked.size(), 1u);
+  EXPECT_TRUE(acked[0].duplicate);
+  EXPECT_EQ(acked[0].message_id, first[0].message_id);
+  EXPECT_FALSE(acked[0].first_body.has_value());
+}
+
+TYPED_TEST_P(QueueContract, ADuplicateWithinOneSendAnswersTheFirstBody) {
+  const auto sent =
+      this->send({this->msg("a1", "one", "idem-1"), this->msg("a1", "two", "idem-1")});
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_FALSE(sent[0].first_body.has_value());
+  EXPECT_TRUE(sent[1].duplicate);
+  EXPECT_EQ(sent[1].first_body, std::optional<std::string>{"one"});
+}
+
+TYPED_TEST_P(QueueContract, ADuplicateOfADeadLetterAnswersItsBody) {
+  this->send({this->msg("a1", "doomed", "idem-d")});
+  const auto got = this->receive();
+  ASSERT_EQ(got.size(), 1u);
+  this->dead_letter({got[0].receipt}, "unparseable body");
+  const auto again = this->send({this->msg("a1", "retry", "idem-d")});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(again[0].duplicate);
+  EXPECT_EQ(again[0].first_body, std::optional<std::string>{"doomed"});
+}
+
 // --- acknowledgement, visibility, nack ---------------------------------------------------
 
 TYPED_TEST_P(QueueContract, AnAcknowledgedMessageNeverComesBack) {
@@ -797,9 +843,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     AnInFlightMessageHoldsBackLaterMessagesOfItsKey, AnInFlightKeyDoesNotHoldBackOtherKeys,
     ADuplicateDedupIdAnswersTheFirstIdAndEnqueuesNothing, ADuplicateWithinOneSendIsDetected,
     ADedupIdStaysSeenAfterItsMessageWasAcknowledged, ADedupIdIsForgottenAfterTheWindow,
-    AnAcknowledgedMessageNeverComesBack, AnUnacknowledgedMessageComesBackAfterItsVisibility,
-    AnExpiredReceiptIsIgnored, AnUnknownReceiptIsIgnored,
-    NackReturnsTheMessageAtOnceAheadOfLaterOnes,
+    ADuplicateAnswersTheFirstBodyWhileTheQueueHoldsIt, ADuplicateWithinOneSendAnswersTheFirstBody,
+    ADuplicateOfADeadLetterAnswersItsBody, AnAcknowledgedMessageNeverComesBack,
+    AnUnacknowledgedMessageComesBackAfterItsVisibility, AnExpiredReceiptIsIgnored,
+    AnUnknownReceiptIsIgnored, NackReturnsTheMessageAtOnceAheadOfLaterOnes,
     NackOnTheLastAllowedDeliveryDeadLettersWithTheReason, DeadLetterTimesAreTheFirstAndLastFailures,
     VisibilityExpiryAfterTheLastDeliveryDeadLetters, DeadLetterMovesAtOnceAndReleasesTheKey,
     DeadLettersAreListedOldestFirstUpToTheLimit, RedriveRequeuesWithAFreshCountAndIsIdempotent,

@@ -79,7 +79,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
         const auto& message = messages[i];
         if (!message.dedup_id.empty()) {
           if (const auto seen = dedup_.find(message.dedup_id); seen != dedup_.end()) {
-            receipts[i] = ports::SendReceipt{seen->second.message_id, true};
+            receipts[i] = ports::SendReceipt{seen->second.message_id, true,
+                                             held_body(seen->second.message_id)};
             continue;
           }
           const auto [earlier, added] = first_in_call.emplace(message.dedup_id, i);
@@ -100,7 +101,10 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
           auto& message = messages[i];
           if (receipts[i].duplicate) {
             if (receipts[i].message_id.empty()) {
-              receipts[i].message_id = receipts[first_in_call.at(message.dedup_id)].message_id;
+              const std::size_t first = first_in_call.at(message.dedup_id);
+              receipts[i].message_id = receipts[first].message_id;
+              // The first one was moved into the queue just above: its body is held there.
+              receipts[i].first_body = held_body(receipts[first].message_id);
             }
             continue;
           }
@@ -417,6 +421,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     message.in_flight = false;
     message.receipt.clear();
     const std::string key_name = message.ordering_key;
+    seq_by_id_.insert_or_assign(message.id, seq);
     messages_.emplace(seq, std::move(message));
     keys_[key_name].visible.insert(seq);
     refresh(key_name);
@@ -450,6 +455,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     receipts_.erase(found);
     auto node = messages_.extract(seq);
     Message message = std::move(node.mapped());
+    seq_by_id_.erase(message.id);  // enqueue() puts it back if the message comes back
     deadlines_.erase({message.visible_at, seq});
     message.in_flight = false;
     message.receipt.clear();
@@ -488,6 +494,18 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
+  // The body of a message the queue still holds (visible, in flight or dead), for a
+  // duplicate's receipt; nullopt once it was acknowledged (or purged).
+  std::optional<std::string> held_body(const std::string& message_id) const {
+    if (const auto found = seq_by_id_.find(message_id); found != seq_by_id_.end()) {
+      return messages_.at(found->second).body;
+    }
+    if (const auto found = dead_index_.find(message_id); found != dead_index_.end()) {
+      return dead_.at(found->second).body;
+    }
+    return std::nullopt;
+  }
+
   void prune_dedup(domain::Timestamp now) {
     while (!dedup_order_.empty() && dedup_order_.front().first + options_.dedup_window <= now) {
       const auto& [at, dedup_id] = dedup_order_.front();
@@ -518,7 +536,8 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
   std::uint64_t next_dead_seq_ = 1;
   std::uint64_t next_waiter_id_ = 1;
 
-  std::unordered_map<std::uint64_t, Message> messages_;  // by seq: visible and in flight
+  std::unordered_map<std::uint64_t, Message> messages_;       // by seq: visible and in flight
+  std::unordered_map<std::string, std::uint64_t> seq_by_id_;  // message id → seq in messages_
   std::unordered_map<std::string, KeyState> keys_;
   std::set<std::pair<std::uint64_t, std::string>> ready_;    // (head seq, key) of unlocked keys
   std::unordered_map<std::string, std::uint64_t> receipts_;  // receipt → seq

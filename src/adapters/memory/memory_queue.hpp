@@ -9,7 +9,8 @@
 // - Time comes from the clock port: visibility timeouts, the deduplication window, long-poll
 //   waits and the lateness bound all follow it, so tests on a simulated clock are exact.
 // - A send() with a late message refuses the whole call (nothing of it is enqueued).
-// - An empty dedup_id is never a duplicate.
+// - An empty dedup_id is never a duplicate. A duplicate's receipt carries the first message's
+//   body while it is queued, in flight or dead (found by its id, no scan).
 // - Dead-letter reasons: the nack or dead_letter() reason, or "max deliveries exceeded" when a
 //   visibility timeout expires on the last allowed delivery.
 //

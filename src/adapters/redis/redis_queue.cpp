@@ -84,7 +84,9 @@ end
 
 // ARGV[4]: lateness cutoff, [5]: dedup cutoff, [6]: dedup key TTL ms; then (ordering key,
 // dedup id, event time, body) per message. Checks every message before writing any: a late
-// one refuses the whole call. Answers (message id, duplicate 0/1) per message.
+// one refuses the whole call. Answers (message id, duplicate 0/1, the first message's body or
+// nil) per message: a duplicate's sender learns what was sent first while the queue holds it
+// (waiting, in flight or in the DLQ); once acknowledged it is gone, and so is the body.
 constexpr std::string_view kSend = R"lua(
 local count = (#ARGV - 6) / 4
 local answers, first_in_call = {}, {}
@@ -107,14 +109,26 @@ for i = 1, count do
   end
   answers[i] = duplicate
 end
+local function held_body(id)
+  local body = redis.call('HGET', msg(id), 'b')
+  if body then return body end
+  local entry = redis.call('HGET', base .. 'dlqidx', id)
+  if not entry then return false end
+  local letter = redis.call('XRANGE', base .. 'dlq', entry, entry)[1]
+  if not letter then return false end
+  for j = 1, #letter[2], 2 do
+    if letter[2][j] == 'b' then return letter[2][j + 1] end
+  end
+  return false
+end
 local out = {}
 for i = 1, count do
   local o = 6 + (i - 1) * 4
   local duplicate = answers[i]
   if type(duplicate) == 'number' then
-    out[i] = {out[duplicate][1], 1}
+    out[i] = {out[duplicate][1], 1, ARGV[6 + (duplicate - 1) * 4 + 4]}
   elseif duplicate then
-    out[i] = {duplicate, 1}
+    out[i] = {duplicate, 1, held_body(duplicate)}
   else
     local key, dedup, t, body = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4]
     local id = 'm-' .. redis.call('INCR', base .. 'ids')
@@ -125,7 +139,7 @@ for i = 1, count do
     end
     redis.call('ZADD', base .. 'undelivered', t, id)
     enqueue(id)
-    out[i] = {id, 0}
+    out[i] = {id, 0, false}
   end
 end
 if count > 0 then wake() end
@@ -511,11 +525,15 @@ class RedisQueue::Impl final : public AdapterCore {
     }
     Receipts receipts;
     for (const redisReply* item : reply_elements(*reply.value())) {
-      const auto pair = reply_elements(*item);
-      if (pair.size() != 2) {
+      const auto fields = reply_elements(*item);
+      if (fields.size() != 3) {
         return ports::Error{ports::ErrorKind::retryable, "redis queue: malformed send"};
       }
-      receipts.push_back({reply_text(*pair[0]), reply_integer(*pair[1]) == 1});
+      ports::SendReceipt receipt;
+      receipt.message_id = reply_text(*fields[0]);
+      receipt.duplicate = reply_integer(*fields[1]) == 1;
+      if (fields[2]->type != REDIS_REPLY_NIL) receipt.first_body = reply_text(*fields[2]);
+      receipts.push_back(std::move(receipt));
     }
     if (receipts.size() != messages.size()) {
       return ports::Error{ports::ErrorKind::retryable,
