@@ -1,7 +1,12 @@
 // Idempotent retries, ?wait= outcomes, and the per-user rate limit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { sleep, startServer, uid } from './harness.mjs';
+import {
+  GAVEL_BINARY, haveSelfhostedServers, makeTempDir, removeTempDir, sleep, startSelfhostedBackends, startServer,
+  stopSelfhostedBackends, uid,
+} from './harness.mjs';
 
 let server;
 let seller;
@@ -84,6 +89,99 @@ describe('idempotent retries', () => {
     assert.notEqual(r1.body.bidId, r2.body.bidId);
     assert.equal(r2.body.leading, true);
     assert.equal((await server.auction(a.id)).bidCount, 2);
+  });
+});
+
+// Two gateways share one queue (selfhosted: Redis, PostgreSQL): a retry through the other
+// gateway while the first attempt is still queued is a dedup hit in the queue, and must answer
+// the first attempt's bid, not a bid id of its own that would never be decided.
+describe('idempotent retries across gateways (selfhosted)', () => {
+  const skip = !haveSelfhostedServers() && !process.env.CI ? 'redis-server or PostgreSQL is not installed (scripts/setup.sh)' : false;
+  let state;
+  const procs = {};
+  let g1;
+  let g2;
+
+  before(async () => {
+    if (skip) return;
+    state = await makeTempDir('gavel-bids-sh-');
+    const { redisUrl, postgresUrl } = startSelfhostedBackends(state);
+    const migrated = spawnSync(GAVEL_BINARY, ['migrate', '--postgres-url', postgresUrl], { encoding: 'utf8' });
+    assert.equal(migrated.status, 0, migrated.stderr);
+    const secret = randomBytes(24).toString('hex');
+    for (const [name, role] of [['engine-1', 'engine'], ['gateway-1', 'gateway'], ['gateway-2', 'gateway']]) {
+      procs[name] = await startServer({
+        args: ['--profile', 'selfhosted', '--redis-url', redisUrl, '--postgres-url', postgresUrl, '--roles', role,
+          '--node-id', name, '--dev-secret', secret, '--rate-per-second', '0'],
+      });
+    }
+    ({ 'gateway-1': g1, 'gateway-2': g2 } = procs);
+  });
+
+  after(async () => {
+    for (const proc of Object.values(procs)) await proc.cleanup();
+    if (state) {
+      stopSelfhostedBackends(state);
+      await removeTempDir(state);
+    }
+  });
+
+  test('a retry through another gateway while the first is still queued → the first bidId, then its decision', { skip }, async () => {
+    const sel = await g1.token('sally', ['seller']);
+    const carl = await g1.token('carl', ['bidder']);
+    const root = await g1.token('root', ['admin']);
+    const a = await g1.createAuction(sel);
+    // No engine: the first attempt stays queued, undecided, for as long as the test needs.
+    await procs['engine-1'].stop();
+    const key = uid('queued');
+    const first = await g1.bid(a.id, carl, { amount: 1000 }, { key });
+    assert.equal(first.status, 202, first.text);
+    const bidId = first.body.bidId;
+    const elsewhere = await g2.bid(a.id, carl, { amount: 1000 }, { key });
+    assert.equal(elsewhere.status, 202, elsewhere.text);
+    assert.deepEqual(elsewhere.body, { bidId, status: 'queued' });
+    // ?wait= on a bid that stays undecided: still the first bid, still queued, after the wait.
+    const waited = await g2.bid(a.id, carl, { amount: 1000 }, { key, wait: 300 });
+    assert.equal(waited.status, 202, waited.text);
+    assert.equal(waited.body.bidId, bidId);
+    // The gateway that answered the retry knows the bid as queued.
+    const queued = await g2.get(`/v1/bids/${bidId}`, { token: carl });
+    assert.equal(queued.status, 200, queued.text);
+    assert.equal(queued.body.status, 'queued');
+
+    // The engine comes back: a retry that waits gets the first bid's decision.
+    const retry = g2.bid(a.id, carl, { amount: 1000 }, { key, wait: 15_000 });
+    await procs['engine-1'].start();
+    const decided = await retry;
+    assert.equal(decided.status, 200, decided.text);
+    assert.equal(decided.body.bidId, bidId);
+    assert.equal(decided.body.status, 'accepted');
+    assert.equal(decided.body.leading, true);
+    const history = await g1.history(a.id, root);
+    assert.deepEqual(history.map((b) => b.bidId), [bidId]);
+  });
+
+  test('the same key posted concurrently to two gateways → one bidId in every answer, one bid', { skip }, async () => {
+    const sel = await g1.token('sally', ['seller']);
+    const dora = await g1.token('dora', ['bidder']);
+    const root = await g1.token('root', ['admin']);
+    for (let round = 0; round < 5; ++round) {
+      const a = await g1.createAuction(sel);
+      const key = uid('pair');
+      const body = { amount: 1000, maxAmount: 5000 };
+      const answers = await Promise.all([
+        g1.bid(a.id, dora, body, { key }),
+        g2.bid(a.id, dora, body, { key }),
+        g1.bid(a.id, dora, body, { key, wait: 10_000 }),
+        g2.bid(a.id, dora, body, { key, wait: 10_000 }),
+      ]);
+      const ids = new Set(answers.map((r) => r.body?.bidId));
+      const history = await g1.history(a.id, root);
+      const looked = await Promise.all([...ids].map((id) => g1.get(`/v1/bids/${id}`, { token: root })));
+      assert.equal(ids.size, 1, `several bids for one key: ${answers.map((r) => `${r.status} ${r.text}`).join(' | ')} ## ${JSON.stringify(history)} ## ${looked.map((r) => r.text).join(' | ')}`);
+      assert.deepEqual(answers.map((r) => r.status), [202, 202, 200, 200], answers.map((r) => r.text).join(' | '));
+      assert.deepEqual(history.map((b) => b.bidId), [...ids]);
+    }
   });
 });
 

@@ -118,6 +118,9 @@ class Api {
   struct Enqueued {
     std::optional<roles::DecidedCommand> decided;
     std::optional<Response> error;
+    /// The queue had the dedup id already: nothing was enqueued, and nothing was waited for
+    /// (the command's own id will never be decided). The receipt names the first message.
+    std::optional<ports::SendReceipt> duplicate;
   };
   asio::awaitable<Enqueued> enqueue_and_wait(wire::CommandEnvelope& envelope,
                                              const std::string& dedup_id,
@@ -152,6 +155,16 @@ class Api {
   std::variant<ports::Principal, Response> authenticate_admin() const;
 
   Response bid_answer(const std::string& bid_id, const roles::DecidedCommand& decided) const;
+  /// 409 idempotency_key_in_use with Retry-After: the key's first bid is queued but cannot be
+  /// named here (the IETF Idempotency-Key draft's answer for a request still in progress).
+  Response key_in_use() const;
+  /// A keyed bid the queue called a duplicate: the answer of the bid queued first, waiting
+  /// for its decision up to `limit` (a retried request gets the first answer, never a bid of
+  /// its own).
+  asio::awaitable<Response> duplicate_bid_answer(
+      const ports::Principal& principal, const std::string& idempotency_key,
+      const std::string& scoped_key, const std::string& bid_id, const ports::SendReceipt& receipt,
+      std::optional<std::chrono::milliseconds> wait, std::chrono::milliseconds limit);
   json::object stored_bid_json(const ports::StoredBid& bid, bool owner) const;
 
   template <typename T, typename Start>

@@ -1,5 +1,6 @@
 // The public API (API.md): routing, authentication, bid intake, reads, health and metrics.
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -27,6 +28,9 @@ constexpr std::size_t kDefaultPage = 20;
 constexpr std::size_t kMaxPage = 100;
 constexpr std::size_t kMaxIdempotencyKey = 64;
 constexpr auto kDevTokenTtl = std::chrono::hours(12);
+// A retry that finds its key held by a request of this gateway whose send is still on its way.
+constexpr auto kHolderSendWait = std::chrono::seconds(5);
+constexpr auto kHolderPoll = std::chrono::milliseconds(5);
 
 std::string percent_decode(std::string_view text) {
   std::string out;
@@ -254,6 +258,16 @@ asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(wire::CommandEnvelope& enve
                      "the command could not be queued (" + sent.error().message + "); retry");
     co_return out;
   }
+  if (!sent.value().empty() && sent.value().front().duplicate) {
+    // Nothing was enqueued: this command id will never be decided, so waiting on it would only
+    // time out. The caller answers for the message queued first.
+    g_.deps_.waiters.forget(envelope.command_id, waiter);
+    g_.deps_.waiters.abandon(envelope.command_id);
+    out.duplicate = std::move(sent.value().front());
+    co_return out;
+  }
+  // Retries of its Idempotency-Key on this gateway may now answer with this command's id.
+  g_.deps_.waiters.mark_sent(envelope.command_id);
   if (wait.count() > 0 && !waiter->result) {
     waiter->timer.expires_after(wait);
     boost::system::error_code ec;
@@ -268,6 +282,14 @@ asio::awaitable<Api::Enqueued> Api::enqueue_and_wait(wire::CommandEnvelope& enve
   }
   out.decided = waiter->result;
   co_return out;
+}
+
+Response Api::key_in_use() const {
+  Response response = fail(409, "idempotency_key_in_use",
+                           "a request with this Idempotency-Key was queued and is not decided "
+                           "yet; retry later with the same key");
+  response.set(http::field::retry_after, "1");
+  return response;
 }
 
 Response Api::bid_answer(const std::string& bid_id, const roles::DecidedCommand& decided) const {
@@ -407,17 +429,64 @@ asio::awaitable<Response> Api::place_bid() {
   if (!scoped_key.empty()) {
     if (auto holder = g_.deps_.waiters.claim_key(scoped_key, bid_id)) {
       // The same key is in flight right now: wait for that bid instead of placing another.
-      auto waiter = g_.deps_.waiters.expect(*holder, executor_);
       const auto limit = g_.options_.ack_after_commit ? g_.options_.limits.command_timeout
                                                       : wait.value_or(std::chrono::milliseconds(0));
-      if (limit.count() > 0 && !waiter->result && g_.deps_.waiters.queued(*holder)) {
-        waiter->timer.expires_after(limit);
-        boost::system::error_code ec;
-        co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      const auto deadline = std::chrono::steady_clock::now() + limit;
+      std::optional<std::string> holding = holder;
+      std::optional<roles::DecidedCommand> result;
+      // The holder's bid can turn out to be a queue duplicate: the key then moves to the bid
+      // queued first (or is released when that one is unknown here), and this request follows.
+      const auto holder_now = [&]() -> std::optional<std::string> {
+        auto now = g_.deps_.waiters.key_holder(scoped_key);
+        return now ? std::optional<std::string>{now->bid_id} : std::nullopt;
+      };
+      const auto send_deadline = std::chrono::steady_clock::now() + kHolderSendWait;
+      while (holding && !result) {
+        // Until the queue took the holder's bid it may still call it a duplicate (a retry through
+        // another gateway got there first) and the key moves: wait for its answer, briefly.
+        for (auto now = g_.deps_.waiters.key_holder(scoped_key);
+             now && now->bid_id == *holding && !now->sent &&
+             std::chrono::steady_clock::now() < send_deadline;
+             now = g_.deps_.waiters.key_holder(scoped_key)) {
+          asio::steady_timer poll{executor_, kHolderPoll};
+          boost::system::error_code ec;
+          co_await poll.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        auto waiter = g_.deps_.waiters.expect(*holding, executor_);
+        if (holder_now() != holding) {
+          g_.deps_.waiters.forget(*holding, waiter);
+          holding = holder_now();
+          continue;
+        }
+        if (limit.count() > 0 && !waiter->result && g_.deps_.waiters.queued(*holding) &&
+            std::chrono::steady_clock::now() < deadline) {
+          waiter->timer.expires_at(deadline);
+          boost::system::error_code ec;
+          co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        result = waiter->result;
+        if (result) break;
+        g_.deps_.waiters.forget(*holding, waiter);
+        const auto now_holding = holder_now();
+        if (now_holding == holding) break;  // still undecided at the deadline
+        holding = now_holding;
       }
-      if (!waiter->result) g_.deps_.waiters.forget(*holder, waiter);
-      if (waiter->result && wait) co_return bid_answer(*holder, *waiter->result);
-      co_return ok(202, json::object{{"bidId", *holder}, {"status", "queued"}});
+      if (!holding) {
+        // Released: the first attempt is not known here (see duplicate_bid_answer).
+        auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
+          g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
+        });
+        if (stored && stored.value()) {
+          const auto& bid = *stored.value();
+          if (!wait)
+            co_return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
+          co_return bid_answer(bid.id.str(),
+                               roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+        }
+        co_return key_in_use();
+      }
+      if (result && wait) co_return bid_answer(*holding, *result);
+      co_return ok(202, json::object{{"bidId", *holding}, {"status", "queued"}});
     }
   }
 
@@ -437,6 +506,10 @@ asio::awaitable<Response> Api::place_bid() {
     if (!scoped_key.empty()) g_.deps_.waiters.release_key(scoped_key);
     co_return std::move(*enqueued.error);
   }
+  if (enqueued.duplicate) {
+    co_return co_await duplicate_bid_answer(principal, idempotency_key, scoped_key, bid_id,
+                                            *enqueued.duplicate, wait, limit);
+  }
   if (!enqueued.decided) {
     if (g_.options_.ack_after_commit) {
       co_return fail(503, "decision_timeout",
@@ -446,6 +519,80 @@ asio::awaitable<Response> Api::place_bid() {
   }
   if (!wait) co_return ok(202, json::object{{"bidId", bid_id}, {"status", "queued"}});
   co_return bid_answer(bid_id, *enqueued.decided);
+}
+
+asio::awaitable<Response> Api::duplicate_bid_answer(
+    const ports::Principal& principal, const std::string& idempotency_key,
+    const std::string& scoped_key, const std::string& bid_id, const ports::SendReceipt& receipt,
+    std::optional<std::chrono::milliseconds> wait, std::chrono::milliseconds limit) {
+  // The first attempt's bid id, from its message while the queue holds it (only a bid of this
+  // user can carry this dedup id: it is scoped by user).
+  std::string original;
+  if (receipt.first_body) {
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(*receipt.first_body, ec);
+    if (!ec && parsed.is_object()) {
+      auto envelope = wire::parse_command(parsed.get_object(), domain::Timestamp{});
+      if (auto* first = std::get_if<wire::CommandEnvelope>(&envelope)) {
+        if (const auto* bid = std::get_if<domain::PlaceBid>(&first->command)) {
+          if (bid->bid.bidder_id == principal.user_id) original = bid->bid.id.str();
+        }
+      }
+    }
+  }
+  const auto stored_by_key = [&]() -> asio::awaitable<std::optional<ports::StoredBid>> {
+    auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
+      g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
+    });
+    co_return stored ? stored.value() : std::nullopt;
+  };
+  const auto stored_answer = [&](const ports::StoredBid& bid) {
+    if (!wait) return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
+    return bid_answer(bid.id.str(), roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+  };
+
+  if (original.empty()) {
+    // The queue no longer holds the first message, so it was acknowledged: decided and durable.
+    g_.deps_.waiters.release_key(scoped_key);
+    if (auto stored = co_await stored_by_key()) co_return stored_answer(*stored);
+    // Not in the store either: the store is out of reach, or the first message left the queue
+    // undecided (a purged dead letter) or on a backend that does not return bodies. Nothing
+    // here names its bid, so the client retries (the dedup window ends after some minutes).
+    co_return key_in_use();
+  }
+
+  // This request waits for the original, and so do other retries on this gateway: its
+  // decision reaches the waiters from the engine host or the decision feed, which both
+  // complete queued command ids only (so it is marked queued before the key moves to it).
+  auto waiter = g_.deps_.waiters.expect(original, executor_);
+  g_.deps_.waiters.mark_queued(original);
+  g_.deps_.waiters.rebind_key(scoped_key, bid_id, original);
+  // Decided before the waiter was registered: the store has it (decisions are durable first).
+  if (auto stored = co_await stored_by_key()) {
+    g_.deps_.waiters.forget(original, waiter);
+    g_.deps_.waiters.abandon(original);
+    g_.deps_.waiters.release_key(scoped_key);
+    co_return stored_answer(*stored);
+  }
+  if (limit.count() > 0 && !waiter->result) {
+    waiter->timer.expires_after(limit);
+    boost::system::error_code ec;
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!waiter->result) {
+    g_.deps_.waiters.forget(original, waiter);
+    // Decided by an engine that tells other gateways only through the store.
+    if (limit.count() > 0) {
+      if (auto stored = co_await stored_by_key()) co_return stored_answer(*stored);
+    }
+    if (g_.options_.ack_after_commit) {
+      co_return fail(503, "decision_timeout",
+                     "the bid is queued but not yet durable; retry with the same Idempotency-Key");
+    }
+    co_return ok(202, json::object{{"bidId", original}, {"status", "queued"}});
+  }
+  if (!wait) co_return ok(202, json::object{{"bidId", original}, {"status", "queued"}});
+  co_return bid_answer(original, *waiter->result);
 }
 
 asio::awaitable<Response> Api::create_auction() {

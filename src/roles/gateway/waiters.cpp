@@ -65,8 +65,8 @@ void DecisionWaiters::complete(const std::vector<roles::DecidedCommand>& decided
 std::optional<std::string> DecisionWaiters::claim_key(const std::string& scoped_key,
                                                       const std::string& bid_id) {
   std::lock_guard lock{mutex_};
-  auto [it, inserted] = key_to_bid_.try_emplace(scoped_key, bid_id);
-  if (!inserted) return it->second;
+  auto [it, inserted] = key_to_bid_.try_emplace(scoped_key, KeyHolder{bid_id, false});
+  if (!inserted) return it->second.bid_id;
   bid_to_key_[bid_id] = scoped_key;
   return std::nullopt;
 }
@@ -74,9 +74,43 @@ std::optional<std::string> DecisionWaiters::claim_key(const std::string& scoped_
 void DecisionWaiters::release_key(const std::string& scoped_key) {
   std::lock_guard lock{mutex_};
   if (auto it = key_to_bid_.find(scoped_key); it != key_to_bid_.end()) {
-    bid_to_key_.erase(it->second);
+    wake_locked(it->second.bid_id);
+    bid_to_key_.erase(it->second.bid_id);
     key_to_bid_.erase(it);
   }
+}
+
+void DecisionWaiters::mark_sent(const std::string& command_id) {
+  std::lock_guard lock{mutex_};
+  if (auto key = bid_to_key_.find(command_id); key != bid_to_key_.end()) {
+    if (auto it = key_to_bid_.find(key->second); it != key_to_bid_.end()) it->second.sent = true;
+  }
+}
+
+std::optional<DecisionWaiters::KeyHolder> DecisionWaiters::key_holder(
+    const std::string& scoped_key) const {
+  std::lock_guard lock{mutex_};
+  if (auto it = key_to_bid_.find(scoped_key); it != key_to_bid_.end()) return it->second;
+  return std::nullopt;
+}
+
+void DecisionWaiters::wake_locked(const std::string& command_id) {
+  auto [first, last] = waiters_.equal_range(command_id);
+  for (auto it = first; it != last; ++it) {
+    boost::asio::post(it->second->timer.get_executor(),
+                      [waiter = it->second] { waiter->timer.cancel(); });
+  }
+}
+
+void DecisionWaiters::rebind_key(const std::string& scoped_key, const std::string& bid_id,
+                                 const std::string& original) {
+  std::lock_guard lock{mutex_};
+  auto it = key_to_bid_.find(scoped_key);
+  if (it == key_to_bid_.end() || it->second.bid_id != bid_id) return;  // released meanwhile
+  bid_to_key_.erase(bid_id);
+  it->second = KeyHolder{original, true};  // the queue holds (or held) the original
+  bid_to_key_[original] = scoped_key;
+  wake_locked(bid_id);
 }
 
 }  // namespace gavel::gateway
