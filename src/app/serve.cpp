@@ -611,7 +611,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     std::optional<gateway::TopicPump> pushed_notices;
     std::optional<gateway::TopicPump> decisions;
     if (runs(config, "gateway")) {
-      events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub));
+      // After a broken feed (Redis away), its sockets start again from snapshots.
+      events.emplace(topic.subscribe("gateway-" + gateway.node_id()), gateway::fan_out_events(hub),
+                     gateway::resync_sockets(hub));
       events->start();
       pushed_notices.emplace(backends.notice_topic->subscribe("gateway-" + gateway.node_id()),
                              gateway::push_notices(hub));

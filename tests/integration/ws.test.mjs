@@ -1,7 +1,13 @@
-// WebSocket: snapshots, events with seq, per-user notifications, refusals, bad messages.
+// WebSocket: snapshots, events with seq, per-user notifications, refusals, bad messages, and
+// (selfhosted) fresh snapshots after the gateway's event feed broke.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { sleep, startServer, uid, wsRoundTrip } from './harness.mjs';
+import {
+  GAVEL_BINARY, haveSelfhostedServers, makeTempDir, redisCli, removeTempDir, sleep, startSelfhostedBackends,
+  startServer, stopSelfhostedBackends, uid, wsRoundTrip,
+} from './harness.mjs';
 
 let server;
 let seller;
@@ -210,5 +216,84 @@ describe('refusals and bad messages', () => {
     client.send(JSON.stringify({ op: 'subscribe', auctions: ['x'.repeat(5000)] }));
     const closed = await client.waitForClose(5_000);
     assert.equal(closed.code, 1009);
+  });
+});
+
+// The gateway's event feed is a Redis stream read through a consumer group. A Redis that comes
+// back without its data has lost the group and whatever was published meanwhile; the gateway
+// cannot tell what its sockets missed, so it sends each a fresh snapshot of what it watches.
+describe('event feed interrupted (selfhosted)', () => {
+  const skip = !haveSelfhostedServers() && !process.env.CI ? 'redis-server or PostgreSQL is not installed (scripts/setup.sh)' : false;
+  let state;
+  let redisUrl;
+  const procs = {};
+
+  before(async () => {
+    if (skip) return;
+    state = await makeTempDir('gavel-ws-sh-');
+    let postgresUrl;
+    ({ redisUrl, postgresUrl } = startSelfhostedBackends(state));
+    const migrated = spawnSync(GAVEL_BINARY, ['migrate', '--postgres-url', postgresUrl], { encoding: 'utf8' });
+    assert.equal(migrated.status, 0, migrated.stderr);
+    const secret = randomBytes(24).toString('hex');
+    for (const [name, role] of [['engine-1', 'engine'], ['gateway-1', 'gateway']]) {
+      procs[name] = await startServer({
+        args: ['--profile', 'selfhosted', '--redis-url', redisUrl, '--postgres-url', postgresUrl, '--roles', role,
+          '--node-id', name, '--dev-secret', secret, '--rate-per-second', '0'],
+      });
+    }
+  });
+
+  after(async () => {
+    for (const proc of Object.values(procs)) await proc.cleanup();
+    if (state) {
+      stopSelfhostedBackends(state);
+      await removeTempDir(state);
+    }
+  });
+
+  test('Redis loses its data under a watcher → a fresh snapshot (from the store), then events again', { skip }, async () => {
+    const gateway = procs['gateway-1'];
+    const sel = await gateway.token('sally', ['seller']);
+    const erin = await gateway.token('erin', ['bidder']);
+    const a = await gateway.createAuction(sel);
+    const client = await gateway.openWs({});
+    try {
+      client.subscribe(a.id);
+      const first = await client.waitFor((m) => m.type === 'snapshot' && m.auctionId === a.id);
+      assert.equal(first.seq, a.seq);
+      const bid = await gateway.bid(a.id, erin, { amount: 1000 }, { key: uid(), wait: 5000 });
+      assert.equal(bid.status, 200, bid.text);
+      await client.waitFor((m) => m.type === 'bid.accepted' && m.seq === a.seq + 1);
+
+      // Redis "restarts" without its data: every key gone (the stream, the gateway's group, the
+      // cache) and every connection dropped, so the gateway's next receive fails.
+      const from = client.messages.length;
+      redisCli(redisUrl, 'FLUSHALL');
+      redisCli(redisUrl, 'CLIENT', 'KILL', 'TYPE', 'normal');
+      redisCli(redisUrl, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+      const fresh = await client.waitFor((m) => m.type === 'snapshot' && m.auctionId === a.id, 10_000, { from });
+      assert.equal(fresh.seq, a.seq + 1);
+      assert.equal(fresh.auction?.seq, a.seq + 1);
+      assert.equal(fresh.auction.leaderId, 'erin');
+
+      // The feed works again: the next change arrives as an event after that snapshot.
+      const frank = await gateway.token('frank', ['bidder']);
+      // The gateway's queue connection was dropped too: its first send may answer 503, and the
+      // client retries with the same key (selfhosted.md, "Redis restarts").
+      const key = uid();
+      let next;
+      for (let attempt = 0; attempt < 5; ++attempt) {
+        next = await gateway.bid(a.id, frank, { amount: fresh.auction.minNextBid }, { key, wait: 5000 });
+        if (next.status !== 503) break;
+        await sleep(200);
+      }
+      assert.equal(next.status, 200, next.text);
+      const event = await client.waitFor((m) => m.auctionId === a.id && m.type !== 'snapshot' && m.seq === a.seq + 2,
+        10_000, { from });
+      assert.ok(client.messages.indexOf(event) > client.messages.indexOf(fresh), 'the event follows the snapshot');
+    } finally {
+      client.terminate();
+    }
   });
 });

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "ports/wire/auction_json.hpp"
 #include "roles/gateway/api_error.hpp"
 #include "roles/gateway/async_call.hpp"
 #include "roles/gateway/ws_session.hpp"
@@ -199,6 +200,8 @@ void WsSession::deliver(std::shared_ptr<const std::string> message,
                         const domain::AuctionId& auction_id) {
   asio::post(ws_.get_executor(),
              [self = shared_from_this(), message = std::move(message), auction_id]() mutable {
+               // A snapshot request (a resync) for an auction unsubscribed meanwhile is moot.
+               if (message == nullptr && !self->subscribed_.contains(auction_id)) return;
                self->enqueue({std::move(message), auction_id});
              });
 }
@@ -256,9 +259,22 @@ asio::awaitable<void> WsSession::write_loop() {
           executor,
           [&](auto done) { gateway_.deps_.cache.get({next.snapshot_of}, std::move(done)); });
       json::object snapshot{{"type", "snapshot"}, {"auctionId", next.snapshot_of.view()}};
+      // The cache is a copy: after a wipe (a Redis restarted without its data, when the feed
+      // resyncs) it misses open auctions until the engines' rescan, so a miss asks the store.
+      std::optional<ports::StoredAuction> stored;
+      if (!cached || cached.value().empty() || !cached.value()[0]) {
+        auto found =
+            co_await async_call<std::optional<ports::StoredAuction>>(executor, [&](auto done) {
+              gateway_.deps_.store.get_auction(next.snapshot_of, std::move(done));
+            });
+        if (found) stored = std::move(found.value());
+      }
       if (cached && !cached.value().empty() && cached.value()[0]) {
         snapshot["seq"] = cached.value()[0]->seq;
         snapshot["auction"] = json::parse(cached.value()[0]->body);
+      } else if (stored) {
+        snapshot["seq"] = stored->state.seq;
+        snapshot["auction"] = wire::public_view(domain::Auction{stored->terms, stored->state});
       } else {
         snapshot["seq"] = 0;
         snapshot["auction"] = nullptr;

@@ -1,9 +1,12 @@
 #include "roles/gateway/topic_pumps.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <memory>
 
 #include "ports/blocking.hpp"
 #include "ports/wire/audit_json.hpp"
+#include "roles/log.hpp"
 #include "roles/notifier/notifier_api.hpp"
 
 namespace gavel::gateway {
@@ -13,11 +16,14 @@ constexpr std::size_t kBatch = 512;
 constexpr auto kReceiveWait = std::chrono::milliseconds(200);
 constexpr auto kVisibility = std::chrono::seconds(30);
 constexpr std::size_t kRememberedEvents = 100'000;
+constexpr std::size_t kRememberedAuctions = 100'000;
 constexpr auto kFailurePause = std::chrono::milliseconds(200);
 }  // namespace
 
-TopicPump::TopicPump(ports::SubscriptionPtr subscription, Handler handle)
-    : subscription_(std::move(subscription)), handle_(std::move(handle)) {}
+TopicPump::TopicPump(ports::SubscriptionPtr subscription, Handler handle, Recovered recovered)
+    : subscription_(std::move(subscription)),
+      handle_(std::move(handle)),
+      recovered_(std::move(recovered)) {}
 
 TopicPump::~TopicPump() {
   stop();
@@ -40,8 +46,19 @@ std::size_t TopicPump::run_once(domain::Duration wait) {
       [&](auto done) { subscription_->receive(kBatch, wait, kVisibility, std::move(done)); });
   if (!received) {
     // The topic is out of reach (its server restarting): wait a little rather than spin.
+    if (!interrupted_) {
+      roles::log(roles::LogLevel::warn, "gateway", "topic feed interrupted",
+                 {{"error", received.error().message}});
+    }
+    interrupted_ = true;
     std::this_thread::sleep_for(kFailurePause);
     return 0;
+  }
+  if (interrupted_) {
+    // Before this batch: whatever the catch-up sends, the events from here on follow it.
+    interrupted_ = false;
+    roles::log(roles::LogLevel::info, "gateway", "topic feed back", {});
+    if (recovered_) recovered_();
   }
   if (received.value().empty()) return 0;
   handle_(received.value());
@@ -65,13 +82,56 @@ bool RecentIds::first_time(const std::string& id) {
   return true;
 }
 
+std::optional<std::pair<std::string, std::uint64_t>> EventNumbers::split(
+    const std::string& event_id) {
+  const auto colon = event_id.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::uint64_t number = 0;
+  const char* first = event_id.data() + colon + 1;
+  const char* last = event_id.data() + event_id.size();
+  const auto [end, ec] = std::from_chars(first, last, number);
+  if (ec != std::errc{} || end != last || first == last) return std::nullopt;
+  return std::pair{event_id.substr(0, colon), number};
+}
+
+bool EventNumbers::gap_before(const std::string& event_id) {
+  const auto parts = split(event_id);
+  if (!parts) return false;
+  auto [auction, number] = *parts;
+  if (const auto found = last_.find(auction); found != last_.end()) {
+    const bool gap = number > found->second + 1;
+    found->second = std::max(found->second, number);
+    return gap;
+  }
+  // The first event of an auction seen here sets where it stands: a socket's snapshot, not
+  // this pump, covers what came before it. Forgetting everything at the bound costs at most
+  // one missed gap per auction, and keeps memory bounded over many auctions.
+  if (last_.size() >= capacity_) last_.clear();
+  last_.emplace(std::move(auction), number);
+  return false;
+}
+
 TopicPump::Handler fan_out_events(WsHub& hub) {
   auto seen = std::make_shared<RecentIds>(kRememberedEvents);
-  return [&hub, seen](const std::vector<ports::Delivery>& deliveries) {
+  auto numbers = std::make_shared<EventNumbers>(kRememberedAuctions);
+  return [&hub, seen, numbers](const std::vector<ports::Delivery>& deliveries) {
     for (const auto& delivery : deliveries) {
-      if (seen->first_time(delivery.message_id)) hub.publish(delivery.body);
+      if (!seen->first_time(delivery.message_id)) continue;
+      if (numbers->gap_before(delivery.message_id)) {
+        // The snapshot is read when it is written, after the events queued before it, so it is
+        // at least as new as they are; this event and later ones follow it.
+        if (const auto parts = EventNumbers::split(delivery.message_id);
+            parts && domain::is_valid_id(parts->first)) {
+          hub.resync(domain::AuctionId{parts->first});
+        }
+      }
+      hub.publish(delivery.body);
     }
   };
+}
+
+TopicPump::Recovered resync_sockets(WsHub& hub) {
+  return [&hub] { hub.resync(); };
 }
 
 TopicPump::Handler push_notices(WsHub& hub) {

@@ -97,6 +97,32 @@ std::size_t WsHub::push(const std::string& user_id, const std::string& message,
   return targets.size();
 }
 
+std::size_t WsHub::resync() {
+  // Pairs gathered under the lock, snapshots queued after it (a client's resync posts to its
+  // strand, but no client is called with the hub's lock held).
+  std::vector<std::pair<std::shared_ptr<WsClient>, domain::AuctionId>> targets;
+  {
+    std::lock_guard lock{mutex_};
+    for (auto& [auction_id, clients] : watchers_) {
+      for (auto& client : lock_all(clients)) targets.emplace_back(std::move(client), auction_id);
+    }
+  }
+  for (const auto& [client, auction_id] : targets) client->resync(auction_id);
+  return targets.size();
+}
+
+std::size_t WsHub::resync(const domain::AuctionId& auction_id) {
+  std::vector<std::shared_ptr<WsClient>> watchers;
+  {
+    std::lock_guard lock{mutex_};
+    if (auto it = watchers_.find(auction_id); it != watchers_.end()) {
+      watchers = lock_all(it->second);
+    }
+  }
+  for (const auto& client : watchers) client->resync(auction_id);
+  return watchers.size();
+}
+
 namespace {
 std::string without_request_id(json::value event) {
   event.get_object().erase("requestId");

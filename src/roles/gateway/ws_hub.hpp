@@ -22,9 +22,13 @@ class WsClient {
  public:
   virtual ~WsClient() = default;
   /// Queues a message about `auction_id` (thread-safe; the client writes on its own strand and
-  /// conflates when it falls behind).
+  /// conflates when it falls behind). A null `message` asks for a fresh snapshot of the
+  /// auction instead, if the client still watches it; the snapshot is read when it is sent,
+  /// after the messages queued before it.
   virtual void deliver(std::shared_ptr<const std::string> message,
                        const domain::AuctionId& auction_id) = 0;
+  /// Queues a fresh snapshot of `auction_id` (thread-safe).
+  void resync(const domain::AuctionId& auction_id) { deliver(nullptr, auction_id); }
 };
 
 class WsHub {
@@ -48,6 +52,14 @@ class WsHub {
   /// messages when a socket falls behind). Answers how many sockets it reached.
   std::size_t push(const std::string& user_id, const std::string& message,
                    const domain::AuctionId& auction_id);
+
+  /// Every socket gets a fresh snapshot of each auction it watches: the event feed was
+  /// interrupted, and events may have been lost on the way (docs/api/README.md: a client
+  /// takes a snapshot as the state, and ignores events it already covers). Answers how many
+  /// snapshots were queued.
+  std::size_t resync();
+  /// The same for the watchers of one auction (a gap in its events). Answers how many.
+  std::size_t resync(const domain::AuctionId& auction_id);
 
   std::size_t connections() const { return connections_.load(); }
   std::uint64_t messages_sent() const { return messages_.load(); }
