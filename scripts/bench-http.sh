@@ -16,12 +16,8 @@ for tool in nginx wrk; do
 done
 [ -x build/gavel ] || { echo "bench-http: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source bench/http/lib.sh
+bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections}"
 

@@ -25,18 +25,8 @@ per_process=$((fd_limit - 512))
 gateways=$(((total + per_process - 1) / per_process))
 per_gateway=$(((total + gateways - 1) / gateways))
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source bench/http/lib.sh
+bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); open-file limit $fd_limit per process"
 echo "## $total idle WebSockets over $gateways selfhosted gateway(s) of $per_gateway, held ${hold}s"

@@ -16,18 +16,8 @@ for tool in nginx wrk redis-server redis-benchmark; do
 done
 [ -x build/gavel ] || { echo "bench-selfhosted: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
 
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source bench/http/lib.sh
+bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections} in all (split over the gateways)"
 start_nginx

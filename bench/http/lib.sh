@@ -1,5 +1,21 @@
-# Shared by scripts/bench-http.sh and scripts/bench-selfhosted.sh (sourced, not run).
-# Everything binds 127.0.0.1; callers own `work` (a temp dir) and `pids` (killed on exit).
+# Shared by the scripts/bench-*.sh scripts (sourced, not run). Everything binds 127.0.0.1.
+# A script calls bench_work_dir first: it gets `work` (a temp dir) and `pids` (processes killed
+# on exit, when PostgreSQL, if one was started in $work/pg, is stopped and $work removed).
+
+bench_work_dir() {
+  work=$(mktemp -d)
+  chmod 755 "$work"  # PostgreSQL runs as another user and needs to reach $work/pg
+  pids=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -d "$work/pg" ] && tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
