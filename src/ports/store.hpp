@@ -30,12 +30,17 @@ struct StoredBid {
   bool operator==(const StoredBid&) const = default;
 };
 
-/// An auction's new state, written only if the store still holds `expected_seq`
-/// (0: the auction must not exist yet). This fences a stale engine after a takeover.
+/// An auction's new state, written only if the store still holds both `expected_seq` and
+/// `expected_events` (expected_seq 0: the auction must not exist yet, and expected_events is
+/// not looked at). This fences a stale engine: another engine sharing the store, or one after
+/// a takeover. The event count is fenced as well as the seq because a rejection numbers an
+/// event (event ids are "<auction>:<number>") without moving the seq, the public version that
+/// clients see: two engines at one seq could otherwise both commit an event numbered N.
 struct AuctionWrite {
   domain::AuctionTerms terms;
   domain::AuctionState state;
   std::uint64_t expected_seq = 0;
+  std::uint64_t expected_events = 0;  ///< AuctionState::events as the store holds it
 };
 
 /// Everything one engine batch decided, committed together.
@@ -67,8 +72,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  /// Commits a batch atomically: all of it or none. A failed seq condition answers
-  /// ErrorKind::conflict and writes nothing. Bids and events already stored with the same
+  /// Commits a batch atomically: all of it or none. A failed seq or event count condition
+  /// answers ErrorKind::conflict and writes nothing. Bids and events already stored with the same
   /// ids are left as they are (a retried batch is harmless).
   virtual void commit(CommitBatch batch, Callback<void> done) = 0;
 

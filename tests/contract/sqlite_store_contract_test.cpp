@@ -211,9 +211,12 @@ TEST_F(SqliteStoreTest, EveryFieldSurvivesClosingAndReopening) {
   }
   SqliteStore reopened(db());
   FullBatch::expect_stored(reopened);
-  // The seq fence holds across reopening too.
+  // The fence holds across reopening too: on the seq, and on the event count.
   auto stale = FullBatch::sold_auction();
   stale.expected_seq = 8;
+  EXPECT_EQ(error_kind(commit(reopened, {{stale}, {}, {}})), "conflict");
+  stale.expected_seq = 9;
+  stale.expected_events = stale.state.events - 1;
   EXPECT_EQ(error_kind(commit(reopened, {{stale}, {}, {}})), "conflict");
   // A retried batch does not bring the published event back.
   ASSERT_EQ(describe(commit(reopened, {{}, {}, {FullBatch::event("full", 18)}})), "ok");

@@ -60,9 +60,12 @@ struct StoreSamples {
     return state;
   }
 
+  /// A write of state(new_seq, price) over state(expected_seq): its expected event count is
+  /// that state's (none for a creation, expected_seq 0).
   static ports::AuctionWrite write(const std::string& id, std::uint64_t expected_seq,
                                    std::uint64_t new_seq, std::int64_t price = 1000) {
-    return ports::AuctionWrite{terms(id), state(new_seq, price), expected_seq};
+    return ports::AuctionWrite{terms(id), state(new_seq, price), expected_seq,
+                               expected_seq == 0 ? 0 : state(expected_seq).events};
   }
 
   static ports::StoredBid bid(const std::string& id, const std::string& auction_id,
@@ -323,6 +326,63 @@ TYPED_TEST_P(StoreContract, AWriteToAMissingAuctionWithANonZeroSeqConflicts) {
   EXPECT_FALSE(this->get_auction("a1").has_value());
 }
 
+// A rejection numbers an event without moving the seq: two engines at one seq must not both
+// commit an event numbered N (the second would be lost to the outbox's dedupe on event ids).
+TYPED_TEST_P(StoreContract, AWriteAtTheRightSeqButAStaleEventCountConflictsAndWritesNothing) {
+  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 3, 1000)}, {}, {}})), "ok");
+  const std::uint64_t events = this->state(3).events;
+  // One engine rejects a bid: the seq stays at 3, the event count moves on.
+  auto rejected = this->write("a1", 3, 3, 1000);
+  rejected.state.events = events + 1;
+  ASSERT_EQ(describe(this->commit({{rejected}, {}, {this->event("a1", events + 1, "first")}})),
+            "ok");
+
+  // Another engine, whose copy is still at the old event count, rejects another bid and numbers
+  // its event alike: the seq matches, the event count does not.
+  auto stale = this->write("a1", 3, 3, 2222);
+  stale.state.events = events + 1;
+  EXPECT_EQ(stale.expected_events, events);
+  const auto result = this->commit(
+      {{stale}, {this->bid("b-stale", "a1", 1)}, {this->event("a1", events + 1, "second")}});
+  EXPECT_EQ(error_kind(result), "conflict");
+  EXPECT_EQ(result.ok() ? "" : result.error().message,
+            "auction a1 is at seq 3 with " + std::to_string(events + 1) + " events, expected " +
+                std::to_string(events) + " events");
+  const auto stored = this->get_auction("a1");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, rejected.state);
+  EXPECT_FALSE(this->get_bid("b-stale").has_value());
+  const auto pending = this->pending_events();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].note, "first");
+
+  // Reloaded, the same engine numbers its event next and commits.
+  auto judged_again = this->write("a1", 3, 3, 1000);
+  judged_again.expected_events = events + 1;
+  judged_again.state.events = events + 2;
+  EXPECT_EQ(describe(this->commit({{judged_again},
+                                   {this->bid("b-stale", "a1", 1)},
+                                   {this->event("a1", events + 2, "second")}})),
+            "ok");
+  EXPECT_EQ(this->get_auction("a1")->state.events, events + 2);
+  EXPECT_THAT(this->pending_ids(), ::testing::ElementsAre("a1:" + std::to_string(events + 1),
+                                                          "a1:" + std::to_string(events + 2)));
+}
+
+TYPED_TEST_P(StoreContract, ABatchWritingAnAuctionTwiceChecksTheSecondAgainstTheFirstsEvents) {
+  ASSERT_EQ(describe(this->commit({{this->write("a1", 0, 2)}, {}, {}})), "ok");
+  auto first = this->write("a1", 2, 2);
+  first.state.events = this->state(2).events + 1;
+  // The second write expects the event count of the stored row, not that of the first write.
+  const auto second = this->write("a1", 2, 2, 3000);
+  EXPECT_EQ(error_kind(this->commit({{first, second}, {}, {}})), "conflict");
+  EXPECT_EQ(this->get_auction("a1")->state, this->state(2));
+  auto chained = this->write("a1", 2, 2, 3000);
+  chained.expected_events = first.state.events;
+  EXPECT_EQ(describe(this->commit({{first, chained}, {}, {}})), "ok");
+  EXPECT_EQ(this->get_auction("a1")->state, chained.state);
+}
+
 TYPED_TEST_P(StoreContract, AuctionsAreListedInIdOrderPageByPage) {
   for (const char* id : {"c", "a", "e", "b", "d"}) {
     ASSERT_EQ(describe(this->commit({{this->write(id, 0, 1)}, {}, {}})), "ok") << id;
@@ -559,6 +619,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     GetAuctionAnswersNulloptForAnUnknownId, AWriteAtTheStoredSeqReplacesTheState,
     CreatingAnExistingAuctionConflictsAndWritesNothing,
     AStaleSeqConflictsAndWritesNothingOfTheBatch, AWriteToAMissingAuctionWithANonZeroSeqConflicts,
+    AWriteAtTheRightSeqButAStaleEventCountConflictsAndWritesNothing,
+    ABatchWritingAnAuctionTwiceChecksTheSecondAgainstTheFirstsEvents,
     AuctionsAreListedInIdOrderPageByPage, ListedAuctionsCarryTheirTermsAndState,
     AuctionsAreFilteredByStatus, ABidIsFoundByItsBidderAndIdempotencyKey,
     ACommittedBidIsReadBackWithEveryField, ARejectedBidWithoutMaxIsStoredAsIs,

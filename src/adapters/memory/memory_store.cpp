@@ -1,31 +1,59 @@
 #include "adapters/memory/memory_store.hpp"
 
 #include <optional>
+#include <string>
 
 namespace gavel::adapters::memory {
+namespace {
+
+// The auction as the store holds it, for the write fence.
+struct Version {
+  bool exists;
+  std::uint64_t seq;
+  std::uint64_t events;
+};
+
+// Why a write's condition failed; the same words as the SQL stores (adapters/sql/records.hpp).
+std::string describe_conflict(const ports::AuctionWrite& write, const Version& stored) {
+  const std::string id = "auction " + write.terms.id.str();
+  if (!stored.exists)
+    return id + " does not exist, expected seq " + std::to_string(write.expected_seq);
+  const std::string at = " is at seq " + std::to_string(stored.seq);
+  if (write.expected_seq == 0) return id + at + ", expected it not to exist";
+  if (stored.seq != write.expected_seq)
+    return id + at + ", expected " + std::to_string(write.expected_seq);
+  return id + at + " with " + std::to_string(stored.events) + " events, expected " +
+         std::to_string(write.expected_events) + " events";
+}
+
+}  // namespace
 
 void MemoryStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
   std::optional<ports::Error> failure;
   {
     std::lock_guard lock(mutex_);
     // Check every condition before writing anything. A batch may write one auction twice:
-    // the second write is checked against the first one's seq.
-    std::map<domain::AuctionId, std::uint64_t> seqs;
+    // the second write is checked against the first one's seq and event count.
+    std::map<domain::AuctionId, Version> versions;
     for (const auto& write : batch.auctions) {
       const auto& id = write.terms.id;
-      auto known = seqs.find(id);
-      if (known == seqs.end()) {
+      auto known = versions.find(id);
+      if (known == versions.end()) {
         const auto stored = auctions_.find(id);
-        known = seqs.emplace(id, stored == auctions_.end() ? 0 : stored->second.state.seq).first;
+        const Version version = stored == auctions_.end() ? Version{false, 0, 0}
+                                                          : Version{true, stored->second.state.seq,
+                                                                    stored->second.state.events};
+        known = versions.emplace(id, version).first;
       }
-      if (known->second != write.expected_seq) {
-        failure =
-            ports::Error{ports::ErrorKind::conflict,
-                         "auction " + id.str() + " is at seq " + std::to_string(known->second) +
-                             ", expected " + std::to_string(write.expected_seq)};
+      const Version& at = known->second;
+      const bool holds = write.expected_seq == 0 ? !at.exists
+                                                 : at.exists && at.seq == write.expected_seq &&
+                                                       at.events == write.expected_events;
+      if (!holds) {
+        failure = ports::Error{ports::ErrorKind::conflict, describe_conflict(write, at)};
         break;
       }
-      known->second = write.state.seq;
+      known->second = Version{true, write.state.seq, write.state.events};
     }
     if (!failure) {
       for (auto& write : batch.auctions) {

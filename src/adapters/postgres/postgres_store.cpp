@@ -29,14 +29,14 @@ std::string placeholders(int count) {
   return out;
 }
 
-// Each auction write is one statement that fails on the server (gavel_seq_fence, SQLSTATE
+// Each auction write is one statement that fails on the server (gavel_auction_fence, SQLSTATE
 // GV409) unless it changed exactly one row: then the transaction aborts where it stands, and no
-// client round trip is needed between the writes of a pipeline. The sub-select reads the seq
-// as it was before the statement, for the conflict message.
+// client round trip is needed between the writes of a pipeline. The sub-selects read the seq
+// and the event count as they were before the statement, for the conflict message.
 std::string fenced(const std::string& write) {
   return "WITH written AS (" + write +
-         " RETURNING 1) SELECT gavel_seq_fence((SELECT count(*) FROM written),"
-         " (SELECT seq FROM auctions WHERE id = $1))";
+         " RETURNING 1) SELECT gavel_auction_fence((SELECT count(*) FROM written),"
+         " (SELECT seq FROM auctions WHERE id = $1), (SELECT events FROM auctions WHERE id = $1))";
 }
 
 constexpr const char* kCreateAuction = "gavel_create_auction";
@@ -52,9 +52,11 @@ std::vector<PreparedStatement> write_statements() {
   return {
       {kCreateAuction, fenced("INSERT INTO auctions (" + auctions + ") VALUES (" +
                               placeholders(kAuctionColumnCount) + ") ON CONFLICT (id) DO NOTHING")},
-      // Parameter 26: the expected seq.
-      {kUpdateAuction, fenced("UPDATE auctions SET (" + auctions + ") = (" +
-                              placeholders(kAuctionColumnCount) + ") WHERE id = $1 AND seq = $26")},
+      // Parameters 26 and 27: the expected seq and event count (a rejection takes an event
+      // number without moving the seq: ports/store.hpp, AuctionWrite).
+      {kUpdateAuction,
+       fenced("UPDATE auctions SET (" + auctions + ") = (" + placeholders(kAuctionColumnCount) +
+              ") WHERE id = $1 AND seq = $26 AND events = $27")},
       {kInsertBid, std::string("INSERT INTO bids (") + kBidColumns + ") VALUES (" +
                        placeholders(kBidColumnCount) + ") ON CONFLICT (id) DO NOTHING"},
       {kInsertEvent, std::string("INSERT INTO outbox (") + kEventColumns + ") VALUES (" +
@@ -130,8 +132,10 @@ void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t
     Params params;
     sql::bind_auction(params, write.terms, write.state);
     const bool create = write.expected_seq == 0;
-    if (!create)
+    if (!create) {
       params.bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
+      params.bind(kAuctionColumnCount + 2, static_cast<std::int64_t>(write.expected_events));
+    }
     send(connection, create ? kCreateAuction : kUpdateAuction, params);
     sent.push_back({job, &write});
   }
@@ -239,21 +243,26 @@ std::optional<PipelineFailure> run_pipeline(PGconn* connection,
   return failure;
 }
 
+// The fence's DETAIL: "<seq> <events>" as the store held them, or empty (no such auction).
+std::optional<sql::StoredVersion> parse_fence_detail(const std::string& detail) {
+  const char* const end = detail.data() + detail.size();
+  sql::StoredVersion stored;
+  const auto seq = std::from_chars(detail.data(), end, stored.seq);
+  if (seq.ec != std::errc{} || seq.ptr == end || *seq.ptr != ' ') return std::nullopt;
+  const auto events = std::from_chars(seq.ptr + 1, end, stored.events);
+  if (events.ec != std::errc{} || events.ptr != end) return std::nullopt;
+  return stored;
+}
+
 // The error a failed statement answers its write with: a failed fence names the auction and
-// both seqs, as the SQLite store does.
+// what the store holds against what the write expected, as the SQLite store does.
 ports::Error statement_error(const PipelineFailure& failure) {
   ports::Error error = to_port_error(failure.error);
   if (error.kind != ports::ErrorKind::conflict || failure.statement->fence == nullptr) {
     return error;
   }
-  std::optional<std::uint64_t> stored;
-  const std::string& detail = failure.error.detail();
-  std::uint64_t value = 0;
-  if (!detail.empty() &&
-      std::from_chars(detail.data(), detail.data() + detail.size(), value).ec == std::errc{}) {
-    stored = value;
-  }
-  error.message = sql::describe_conflict(*failure.statement->fence, stored);
+  error.message =
+      sql::describe_conflict(*failure.statement->fence, parse_fence_detail(failure.error.detail()));
   return error;
 }
 

@@ -233,12 +233,33 @@ CREATE TABLE audit_outbox (
 );
 )sql";
 
+// Version 5: the write fence covers the event count as well as the seq (ports/store.hpp,
+// AuctionWrite; the condition itself is the WHERE clause of postgres_store.cpp's UPDATE).
+// gavel_auction_fence raises GV409 as gavel_seq_fence does, with both values the store holds in
+// DETAIL ("<seq> <events>"; empty: no such auction) for the conflict message. gavel_seq_fence
+// stays: an engine of the previous build still running while the schema is migrated keeps its
+// prepared statements until it restarts (then it refuses the newer schema).
+constexpr const char* kVersion5 = R"sql(
+CREATE FUNCTION gavel_auction_fence(written bigint, stored_seq bigint, stored_events bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF written <> 1 THEN
+    RAISE EXCEPTION 'the auction''s write condition failed'
+      USING ERRCODE = 'GV409',
+            DETAIL = coalesce(stored_seq::text || ' ' || stored_events::text, '');
+  END IF;
+END
+$$;
+)sql";
+
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "auctions, bids and the outbox", kVersion1},
       {2, "the audit log", kVersion2},
       {3, "the notifier's watches, inboxes, deliveries and preferences", kVersion3},
       {4, "the audit outbox", kVersion4},
+      {5, "the write fence on the event count", kVersion5},
   };
   return all;
 }

@@ -199,14 +199,18 @@ std::int64_t limit_param(std::size_t limit) {
 // --- conflicts ---------------------------------------------------------------------------
 
 std::string describe_conflict(const ports::AuctionWrite& write,
-                              std::optional<std::uint64_t> stored_seq) {
+                              std::optional<StoredVersion> stored) {
   const std::string id = "auction " + write.terms.id.str();
-  if (!stored_seq) {
+  if (!stored) {
     return id + " does not exist, expected seq " + std::to_string(write.expected_seq);
   }
-  const std::string at = " is at seq " + std::to_string(*stored_seq);
+  const std::string at = " is at seq " + std::to_string(stored->seq);
   if (write.expected_seq == 0) return id + at + ", expected it not to exist";
-  return id + at + ", expected " + std::to_string(write.expected_seq);
+  if (stored->seq != write.expected_seq)
+    return id + at + ", expected " + std::to_string(write.expected_seq);
+  // The seq agrees: another engine's rejection took an event number.
+  return id + at + " with " + std::to_string(stored->events) + " events, expected " +
+         std::to_string(write.expected_events) + " events";
 }
 
 // --- auctions ----------------------------------------------------------------------------

@@ -55,10 +55,17 @@ ports::OutgoingMessage read_audit_outbox(const Row& row);
 /// A LIMIT parameter: LIMIT takes an int64, and a larger size_t means no limit.
 std::int64_t limit_param(std::size_t limit);
 
-/// Why a write's seq condition failed, for the conflict error: the auction and the seq the store
-/// holds (nullopt: the auction does not exist) against the one the write expected.
+/// An auction's seq and event count as the store holds them: what a write is fenced on.
+struct StoredVersion {
+  std::uint64_t seq = 0;
+  std::uint64_t events = 0;
+};
+
+/// Why a write's condition failed, for the conflict error: the auction and the seq (and, when
+/// the seqs agree, the event count) the store holds (nullopt: the auction does not exist)
+/// against those the write expected.
 std::string describe_conflict(const ports::AuctionWrite& write,
-                              std::optional<std::uint64_t> stored_seq);
+                              std::optional<StoredVersion> stored);
 
 /// The blob encodings, exposed for tests.
 std::vector<std::uint8_t> encode_increment(const domain::IncrementPolicy& policy);

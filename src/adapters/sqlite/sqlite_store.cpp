@@ -48,11 +48,12 @@ const std::string& insert_auction_sql() {
   return sql;
 }
 
-// Replaces an auction's row only while it is at the expected seq (?26).
+// Replaces an auction's row only while it is at the expected seq (?26) and event count (?27):
+// a rejection takes an event number without moving the seq (ports/store.hpp, AuctionWrite).
 const std::string& update_auction_sql() {
   static const std::string sql = std::string("UPDATE auctions SET (") + kAuctionColumns + ") = (" +
                                  placeholders(kAuctionColumnCount) +
-                                 ") WHERE id = ?1 AND seq = ?26";
+                                 ") WHERE id = ?1 AND seq = ?26 AND events = ?27";
   return sql;
 }
 
@@ -87,8 +88,8 @@ const std::string& pending_audit_sql() {
   return sql;
 }
 
-const std::string& seq_of_sql() {
-  static const std::string sql = "SELECT seq FROM auctions WHERE id = ?1";
+const std::string& version_of_sql() {
+  static const std::string sql = "SELECT seq, events FROM auctions WHERE id = ?1";
   return sql;
 }
 
@@ -169,10 +170,13 @@ ports::Result<T> run_read(Connection& connection, Query& query) {
 // --- writes ------------------------------------------------------------------------------
 
 std::string describe_conflict(Connection& connection, const ports::AuctionWrite& write) {
-  std::optional<std::uint64_t> stored;
-  auto statement = connection.prepare(seq_of_sql());
+  std::optional<sql::StoredVersion> stored;
+  auto statement = connection.prepare(version_of_sql());
   statement->bind(1, write.terms.id.view());
-  if (statement->step()) stored = static_cast<std::uint64_t>(statement->column_int64(0));
+  if (statement->step()) {
+    stored = sql::StoredVersion{static_cast<std::uint64_t>(statement->column_int64(0)),
+                                static_cast<std::uint64_t>(statement->column_int64(1))};
+  }
   return sql::describe_conflict(write, stored);
 }
 
@@ -180,14 +184,16 @@ std::string describe_conflict(Connection& connection, const ports::AuctionWrite&
 // rolls the batch back. Throws SqliteError.
 std::optional<ports::Error> apply_batch(Connection& connection, const ports::CommitBatch& batch) {
   for (const auto& write : batch.auctions) {
-    // The seq condition is part of the statement: no row changes unless it holds. A batch that
-    // writes one auction twice checks the second write against the first one's seq.
+    // The condition is part of the statement: no row changes unless it holds. A batch that
+    // writes one auction twice checks the second write against the first one's seq and events.
     {
       const bool create = write.expected_seq == 0;
       auto statement = connection.prepare(create ? insert_auction_sql() : update_auction_sql());
       bind_auction(*statement, write.terms, write.state);
-      if (!create)
+      if (!create) {
         statement->bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
+        statement->bind(kAuctionColumnCount + 2, static_cast<std::int64_t>(write.expected_events));
+      }
       statement->step();
     }
     if (connection.changes() != 1) {

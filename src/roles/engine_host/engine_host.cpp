@@ -55,7 +55,7 @@ void EngineHost::recover() {
       throw std::runtime_error("cannot load auctions from the store: " + page.error().message);
     for (auto& stored : page.value()) {
       after = stored.terms.id;
-      stored_seq_[stored.terms.id] = stored.state.seq;
+      stored_[stored.terms.id] = {stored.state.seq, stored.state.events};
       domain::Auction auction{std::move(stored.terms), std::move(stored.state)};
       views.push_back(
           {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
@@ -216,9 +216,10 @@ ports::CommitBatch EngineHost::build_commit(
   for (const AuctionId& id : touched) {
     const domain::Auction* auction = engine_.find(id);
     if (auction == nullptr) continue;
-    const auto stored = stored_seq_.find(id);
-    batch.auctions.push_back(
-        {auction->terms(), auction->state(), stored == stored_seq_.end() ? 0 : stored->second});
+    // Not stored yet (a creation): expected_seq 0, the auction must not exist.
+    const auto stored = stored_.find(id);
+    const StoredVersion expected = stored == stored_.end() ? StoredVersion{} : stored->second;
+    batch.auctions.push_back({auction->terms(), auction->state(), expected.seq, expected.events});
   }
   for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
     const auto* bid = std::get_if<domain::PlaceBid>(&parsed.envelopes[i].command);
@@ -237,7 +238,8 @@ ports::CommitBatch EngineHost::build_commit(
 bool EngineHost::load_missing(const Parsed& parsed) {
   // Another engine may have created the auction (several engines share one store): the store
   // is asked before a command for an auction this engine has not seen is judged. Stale copies
-  // need no such care: their commit fails its seq condition and roll_back reloads them.
+  // need no such care: their commit fails its condition (seq and event count) and roll_back
+  // reloads them.
   std::set<AuctionId> missing;
   for (const auto& envelope : parsed.envelopes) {
     if (std::holds_alternative<domain::CreateAuction>(envelope.command)) continue;
@@ -251,7 +253,7 @@ bool EngineHost::load_missing(const Parsed& parsed) {
     // commit a wrong auction_not_found.
     if (!stored) return false;
     if (!stored.value()) continue;  // unknown: the engine rejects it
-    stored_seq_[id] = stored.value()->state.seq;
+    stored_[id] = {stored.value()->state.seq, stored.value()->state.events};
     engine_.restore(
         domain::Auction{std::move(stored.value()->terms), std::move(stored.value()->state)});
   }
@@ -265,10 +267,10 @@ void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
     auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
         [&](auto done) { store_.get_auction(id, std::move(done)); });
     if (stored && stored.value()) {
-      stored_seq_[id] = stored.value()->state.seq;
+      stored_[id] = {stored.value()->state.seq, stored.value()->state.events};
       engine_.restore(domain::Auction{stored.value()->terms, stored.value()->state});
     } else {
-      stored_seq_.erase(id);
+      stored_.erase(id);
       engine_.erase(id);
     }
   }
@@ -284,7 +286,7 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
   for (const AuctionId& id : touched) {
     const domain::Auction* auction = engine_.find(id);
     if (auction == nullptr) continue;
-    stored_seq_[id] = auction->seq();
+    stored_[id] = {auction->seq(), auction->state().events};
     std::string view = json::serialize(wire::public_view(*auction));
     view_of[id] = view;
     views.push_back({id, auction->seq(), std::move(view)});
@@ -421,7 +423,7 @@ void EngineHost::rescan_open_auctions() {
       views.push_back(
           {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
       if (engine_.find(views.back().id) != nullptr) continue;  // known (stale copies conflict)
-      stored_seq_[views.back().id] = auction.seq();
+      stored_[views.back().id] = {auction.seq(), auction.state().events};
       engine_.restore(std::move(auction));
     }
     // The cache converges to the store: an entry that was wiped (FLUSHALL, a Redis restarted
@@ -484,9 +486,10 @@ std::size_t EngineHost::run_once() {
   std::vector<ports::OutgoingMessage> audit;
   ports::Result<void> committed;
   // Another engine sharing the store may have moved an auction on since this engine loaded
-  // it: the commit then fails its seq condition. The stale copies are reloaded and the same
-  // batch judged again at once, a few times, before it goes back to the queue (a nack counts
-  // a delivery, and enough of them would dead-letter a bid that did nothing wrong).
+  // it (an accepted bid moves the seq, a rejection only the event count): the commit then
+  // fails its condition. The stale copies are reloaded and the same batch judged again at
+  // once, a few times, before it goes back to the queue (a nack counts a delivery, and enough
+  // of them would dead-letter a bid that did nothing wrong).
   for (int attempt = 0;; ++attempt) {
     result.clear();
     cause.clear();

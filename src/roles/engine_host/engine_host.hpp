@@ -161,8 +161,14 @@ class EngineHost {
   std::atomic<bool> audit_dirty_{true};
 
   engine::Engine engine_;
-  /// The seq of each auction as the store holds it: the condition of the next write.
-  std::unordered_map<domain::AuctionId, std::uint64_t> stored_seq_;
+  /// An auction's seq and event count as the store holds them: the condition of its next
+  /// write. Both, since a rejection takes an event number without moving the seq.
+  struct StoredVersion {
+    std::uint64_t seq = 0;
+    std::uint64_t events = 0;
+  };
+  /// The stored version of each auction this engine holds.
+  std::unordered_map<domain::AuctionId, StoredVersion> stored_;
   /// Deliveries whose batch failed, by message id, with their event time: they hold the
   /// watermark down until decided (a nacked message was delivered once, so the queue's own
   /// watermark no longer counts it).

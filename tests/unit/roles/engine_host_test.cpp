@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
+#include <set>
 
 #include "adapters/memory/memory_cache.hpp"
 #include "adapters/memory/memory_queue.hpp"
@@ -159,12 +161,14 @@ class EngineHostTest : public ::testing::Test {
         topic_(clock_),
         watcher_(topic_.subscribe("test")) {}
 
-  std::unique_ptr<EngineHost> make_host() {
+  /// A host on the fixture's store, or on `store` (a wrapper of memory_store_).
+  std::unique_ptr<EngineHost> make_host(ports::Store* store = nullptr) {
     EngineHostOptions options;
     options.receive_wait = domain::Duration{0};
     options.retry_backoff = domain::Duration{0};
     options.commit_retry_for = commit_retry_for_;
-    auto host = std::make_unique<EngineHost>(queue_, store_, cache_, topic_, *clock_, options);
+    auto host = std::make_unique<EngineHost>(queue_, store != nullptr ? *store : store_, cache_,
+                                             topic_, *clock_, options);
     host->set_listener([this](const std::vector<DecidedCommand>& decided) {
       for (const auto& d : decided) decided_.push_back(d);
     });
@@ -449,6 +453,67 @@ TEST_F(EngineHostTest, AStaleCopyConflictsReloadsAndDecidesOnTheStoredState) {
   EXPECT_EQ(stored_bid("b2")->decision.reason, domain::Reason::bid_too_low);
   EXPECT_EQ(stored_bid("b2")->decision.min_next_bid, domain::Amount{1550});
   EXPECT_EQ(stored_auction()->state.seq, 3u);  // a rejection leaves the seq where it was
+}
+
+/// A store that never marks an event published: its outbox keeps every event committed, so a
+/// test sees what the store kept (the topic gets the engine's own copies, kept or not).
+class KeepingOutboxStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void mark_published(std::vector<std::string>, ports::Callback<void> done) override { done({}); }
+};
+
+TEST_F(EngineHostTest, TwoEnginesRejectingBidsInTurnNeverGiveOneEventNumberTwice) {
+  KeepingOutboxStore store{memory_store_};
+  auto first = make_host(&store);
+  auto second = make_host(&store);
+  first->recover();
+  second->recover();
+  create();
+  ASSERT_EQ(first->run_once(), 1u);
+  clock_->advance_to(at(10));
+  bid("b0", "alice", 1500, 10);
+  ASSERT_EQ(second->run_once(), 1u);  // the second engine loads a1 and accepts alice's bid
+  const std::uint64_t seq = stored_auction()->state.seq;
+
+  // Too low, each of them: a rejection takes an event number and leaves the seq alone. Each
+  // engine's copy is behind by the other's last rejection (the first's at first by alice's
+  // bid too), so every commit fails its condition once, is reloaded and judged again.
+  std::vector<std::string> rejected;
+  for (int i = 1; i <= 6; ++i) {
+    clock_->advance_to(at(10 + i));
+    rejected.push_back("low" + std::to_string(i));
+    bid(rejected.back(), "bob", 1000, 10 + i);
+    EngineHost& host = i % 2 == 1 ? *first : *second;
+    ASSERT_EQ(host.run_once(), 1u) << rejected.back();
+  }
+  EXPECT_EQ(first->stats().conflicts.load() + second->stats().conflicts.load(), 6u);
+  EXPECT_EQ(first->stats().failed_batches.load() + second->stats().failed_batches.load(), 0u);
+  EXPECT_EQ(stored_auction()->state.seq, seq);
+
+  // Every event number once, the outbox holds them all, and each rejection's number is that
+  // of its own event.
+  const auto outbox = ports::call_blocking<std::vector<domain::Event>>([&](auto done) {
+                        memory_store_.pending_events(1000, std::move(done));
+                      }).value();
+  std::map<std::uint64_t, std::string> bid_of_number;
+  for (const auto& event : outbox) {
+    ASSERT_EQ(event.auction_id.str(), "a1");
+    EXPECT_TRUE(bid_of_number.emplace(event.number, event.bid_id.str()).second) << event.number;
+  }
+  const std::uint64_t events = stored_auction()->state.events;
+  ASSERT_EQ(outbox.size(), events);
+  EXPECT_EQ(bid_of_number.begin()->first, 1u);
+  EXPECT_EQ(bid_of_number.rbegin()->first, events);  // 1..events, each once: no gap
+  std::set<std::uint64_t> numbers;
+  for (const auto& id : rejected) {
+    const auto stored = stored_bid(id);
+    ASSERT_TRUE(stored) << id;
+    EXPECT_EQ(stored->decision.reason, domain::Reason::bid_too_low) << id;
+    const std::uint64_t number = stored->decision.event_number;
+    EXPECT_TRUE(numbers.insert(number).second) << id << " shares event number " << number;
+    EXPECT_EQ(bid_of_number[number], id) << "event " << number;
+  }
 }
 
 }  // namespace
