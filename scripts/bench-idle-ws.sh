@@ -33,7 +33,7 @@ echo "## $total idle WebSockets over $gateways selfhosted gateway(s) of $per_gat
 start_redis no
 start_postgres
 selfhosted_settings
-roles=()
+
 start engine-1 engine
 gateway_pids=()
 gateway_ports=()

@@ -6,12 +6,13 @@ bench_work_dir() {
   work=$(mktemp -d)
   chmod 755 "$work"  # PostgreSQL runs as another user and needs to reach $work/pg
   pids=()
+  roles=()  # gavel processes of the selfhosted scripts (start, stop_roles)
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }
 
 bench_cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${roles[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ -d "$work/pg" ] && tests/support/postgres-server.sh stop "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
