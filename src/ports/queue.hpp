@@ -105,8 +105,10 @@ class Queue {
   virtual void purge_dead_letters(Callback<std::size_t> done) = 0;
 
   /// A time W such that every message with event_time < W that will ever be accepted by send()
-  /// has already been delivered at least once. The engine closes an auction only when its
-  /// end is below the watermark, so no bid received in time is still on its way.
+  /// has already been acknowledged or dead-lettered: delivered is not enough, since another
+  /// consumer may still be deciding it. The engine closes an auction only when its end is below
+  /// the watermark, so no bid received in time is still on its way or being judged by another
+  /// engine. A redriven dead letter does not count again (it is late by then).
   virtual void watermark(Callback<domain::Timestamp> done) = 0;
 
   /// Counts for monitoring, taken at one moment; meant to be called on every metrics scrape, so

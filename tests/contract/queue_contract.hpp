@@ -646,7 +646,7 @@ TYPED_TEST_P(QueueContract, TheWatermarkOfAnIdleQueueIsNowMinusTheLatenessBound)
   EXPECT_TIME_EQ(this->watermark(), this->now() - this->config_.max_lateness);
 }
 
-TYPED_TEST_P(QueueContract, TheWatermarkWaitsForTheOldestUndeliveredMessage) {
+TYPED_TEST_P(QueueContract, TheWatermarkWaitsForTheOldestUnsettledMessage) {
   GAVEL_REQUIRE_SIMULATED_TIME();
   const auto t = this->now();
   this->send({this->msg("a1", "first", "1", t - std::chrono::seconds(1)),
@@ -655,17 +655,36 @@ TYPED_TEST_P(QueueContract, TheWatermarkWaitsForTheOldestUndeliveredMessage) {
   this->advance(std::chrono::seconds(10));
   EXPECT_TIME_EQ(this->watermark(), t - std::chrono::seconds(1));
 
-  // Delivering "first" moves it to "second", which its in-flight key still holds back.
+  // Delivered is not settled: another consumer may still be judging "first".
   const auto got = this->receive(1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].body, "first");
-  EXPECT_TIME_EQ(this->watermark(), t - std::chrono::milliseconds(500));
+  EXPECT_TIME_EQ(this->watermark(), t - std::chrono::seconds(1));
 
-  // A message delivered once no longer holds the watermark, even when it comes back.
+  // Back in the queue it still holds the watermark; acknowledged, it lets it go.
   this->nack({got[0].receipt}, "retry");
+  EXPECT_TIME_EQ(this->watermark(), t - std::chrono::seconds(1));
+  const auto again = this->receive(1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body, "first");
+  this->ack({again[0].receipt});
   EXPECT_TIME_EQ(this->watermark(), t - std::chrono::milliseconds(500));
   this->drain(10);
   EXPECT_TIME_EQ(this->watermark(), this->now() - this->config_.max_lateness);
+}
+
+TYPED_TEST_P(QueueContract, ADeadLetterNoLongerHoldsTheWatermarkNorDoesItsRedrive) {
+  GAVEL_REQUIRE_SIMULATED_TIME();
+  const auto t = this->now();
+  this->send({this->msg("a1", "poison", "1", t - std::chrono::seconds(1)),
+              this->msg("a2", "later", "2", t)});
+  this->advance(std::chrono::seconds(10));
+  const auto got = this->receive(1);
+  ASSERT_EQ(got.size(), 1u);
+  this->dead_letter({got[0].receipt}, "bad");
+  EXPECT_TIME_EQ(this->watermark(), t);
+  EXPECT_EQ(this->redrive({got[0].message_id}), 1u);
+  EXPECT_TIME_EQ(this->watermark(), t);
 }
 
 TYPED_TEST_P(QueueContract, TheWatermarkIsNeverAheadOfTheLatenessBound) {
@@ -854,12 +873,13 @@ REGISTER_TYPED_TEST_SUITE_P(
     ALateMessageIsRefusedAsPermanent, ALateMessageRefusesItsWholeSend,
     AMessageExactlyAtTheLatenessBoundIsAccepted,
     TheWatermarkOfAnIdleQueueIsNowMinusTheLatenessBound,
-    TheWatermarkWaitsForTheOldestUndeliveredMessage, TheWatermarkIsNeverAheadOfTheLatenessBound,
-    TheWatermarkIsBelowEveryUndeliveredMessage, ALongPollIsAnsweredByALaterSend,
-    ALongPollAnswersNothingWhenTheWaitExpires, ALongPollIsAnsweredOnceOnly,
-    ALongPollIsAnsweredByAMessageWhoseVisibilityExpired, ALongPollIsAnsweredWhenAnAckReleasesItsKey,
-    TheStatsOfAnEmptyQueueAreZero, TheStatsCountWaitingAndInFlightMessagesAndTheOldest,
-    TheStatsCountANackedMessageAsWaiting, TheStatsCountDeadLettersApartFromTheDepth,
-    TheStatsCountAnExpiredDeliveryAsWaitingAgain);
+    TheWatermarkWaitsForTheOldestUnsettledMessage,
+    ADeadLetterNoLongerHoldsTheWatermarkNorDoesItsRedrive,
+    TheWatermarkIsNeverAheadOfTheLatenessBound, TheWatermarkIsBelowEveryUndeliveredMessage,
+    ALongPollIsAnsweredByALaterSend, ALongPollAnswersNothingWhenTheWaitExpires,
+    ALongPollIsAnsweredOnceOnly, ALongPollIsAnsweredByAMessageWhoseVisibilityExpired,
+    ALongPollIsAnsweredWhenAnAckReleasesItsKey, TheStatsOfAnEmptyQueueAreZero,
+    TheStatsCountWaitingAndInFlightMessagesAndTheOldest, TheStatsCountANackedMessageAsWaiting,
+    TheStatsCountDeadLettersApartFromTheDepth, TheStatsCountAnExpiredDeliveryAsWaitingAgain);
 
 }  // namespace gavel::contract

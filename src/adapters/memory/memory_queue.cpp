@@ -30,7 +30,9 @@ struct Message {
   domain::Timestamp event_time{};
   std::string body;
   int deliveries = 0;
-  bool delivered_once = false;  // survives redrive: the watermark counts first deliveries only
+  // Counted in the watermark from its send until it is acknowledged or dead-lettered (a redriven
+  // dead letter is late by then, and an operator's decision: it is not counted again).
+  bool holds_watermark = false;
   bool in_flight = false;
   std::string receipt;
   domain::Timestamp visible_at{};
@@ -114,8 +116,9 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
             dedup_order_.emplace_back(now, message.dedup_id);
           }
           receipts[i].message_id = id;
-          undelivered_.insert(message.event_time);
+          unsettled_.insert(message.event_time);
           Message stored;
+          stored.holds_watermark = true;
           stored.id = std::move(id);
           stored.ordering_key = std::move(message.ordering_key);
           stored.dedup_id = std::move(message.dedup_id);
@@ -175,7 +178,9 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void ack(const std::vector<std::string>& receipts, const ports::Callback<void>& done) {
-    settle(receipts, done, [](Message&&, domain::Timestamp) {});  // the message is dropped
+    settle(receipts, done, [this](Message&& message, domain::Timestamp) {
+      release_watermark(message);  // the message is dropped
+    });
   }
 
   void nack(const std::vector<std::string>& receipts, const std::string& reason,
@@ -232,7 +237,6 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
         message.dedup_id = std::move(letter.dedup_id);
         message.event_time = letter.event_time;
         message.body = std::move(letter.body);
-        message.delivered_once = true;
         enqueue(std::move(message));
         ++moved;
       }
@@ -264,7 +268,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       const domain::Timestamp now = clock_->now();
       prologue(now, after);
       answer = now - options_.max_lateness;
-      if (!undelivered_.empty() && *undelivered_.begin() < answer) answer = *undelivered_.begin();
+      if (!unsettled_.empty() && *unsettled_.begin() < answer) answer = *unsettled_.begin();
     }
     run(after);
     done(answer);
@@ -390,10 +394,6 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       ++key.in_flight;
       auto& message = messages_.at(seq);
       ++message.deliveries;
-      if (!message.delivered_once) {
-        undelivered_.erase(undelivered_.find(message.event_time));
-        message.delivered_once = true;
-      }
       message.in_flight = true;
       message.receipt = "r-" + std::to_string(next_receipt_++);
       message.visible_at = deadline;
@@ -464,7 +464,14 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
     return message;
   }
 
+  void release_watermark(Message& message) {
+    if (!message.holds_watermark) return;
+    unsettled_.erase(unsettled_.find(message.event_time));
+    message.holds_watermark = false;
+  }
+
   void to_dead_letters(Message message, std::string reason, domain::Timestamp at) {
+    release_watermark(message);
     const std::uint64_t seq = next_dead_seq_++;
     dead_index_.emplace(message.id, seq);
     const std::string key_name = message.ordering_key;
@@ -542,7 +549,9 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
   std::set<std::pair<std::uint64_t, std::string>> ready_;    // (head seq, key) of unlocked keys
   std::unordered_map<std::string, std::uint64_t> receipts_;  // receipt → seq
   std::set<std::pair<domain::Timestamp, std::uint64_t>> deadlines_;  // in flight, by deadline
-  std::multiset<domain::Timestamp> undelivered_;  // event times of never-delivered messages
+  // Event times of the messages sent and not yet acknowledged or dead-lettered, delivered or
+  // not: a bid in flight on one engine holds back the close on every engine.
+  std::multiset<domain::Timestamp> unsettled_;
 
   std::unordered_map<std::string, DedupEntry> dedup_;
   std::deque<std::pair<domain::Timestamp, std::string>> dedup_order_;

@@ -48,7 +48,13 @@ local function land(id)
   return key
 end
 
+-- `unsettled` holds every message sent and not yet acknowledged or dead-lettered, delivered or
+-- not, by event time: the watermark. A bid in flight on one engine so holds back the close of
+-- its auction on every engine. A redriven dead letter is not counted again.
+local function settled(id) redis.call('ZREM', base .. 'unsettled', id) end
+
 local function to_dead(id, reason, at)
+  settled(id)
   local f = redis.call('HMGET', msg(id), 'k', 'd', 't', 'b', 'n', 'ff')
   local entry = redis.call('XADD', base .. 'dlq', '*', 'id', id, 'k', f[1], 'd', f[2], 't', f[3],
                            'b', f[4], 'n', f[5], 'reason', reason, 'ff', f[6] or at, 'lf', at)
@@ -137,7 +143,7 @@ for i = 1, count do
     if dedup ~= '' then
       redis.call('SET', base .. 'dd:' .. dedup, now .. '|' .. id, 'PX', ARGV[6])
     end
-    redis.call('ZADD', base .. 'undelivered', t, id)
+    redis.call('ZADD', base .. 'unsettled', t, id)
     enqueue(id)
     out[i] = {id, 0, false}
   end
@@ -160,7 +166,6 @@ while #out < max do
   redis.call('ZREM', visible, id)
   redis.call('HINCRBY', base .. 'busy', key, 1)
   local n = redis.call('HINCRBY', msg(id), 'n', 1)
-  redis.call('ZREM', base .. 'undelivered', id)
   local receipt = id .. '#' .. n
   redis.call('HSET', msg(id), 'r', receipt)
   redis.call('ZADD', base .. 'inflight', deadline, id)
@@ -192,6 +197,7 @@ for i = 6, #ARGV do
      and redis.call('ZSCORE', base .. 'inflight', id) then
     local key = land(id)
     if mode == 'ack' then
+      settled(id)
       redis.call('DEL', msg(id))
     elseif mode == 'nack' then
       fail(id, reason, now)
@@ -248,7 +254,7 @@ return count
 // Answers {waiting, in flight, oldest event time or nil, dead letters}. Costs one step per
 // ordering key with waiting messages and per message in flight, not per message waiting: a
 // key's waiting messages are counted by ZCARD and only its first one is read for the oldest
-// time, besides every in-flight message and the oldest never-delivered one (`undelivered`).
+// time, besides every in-flight message and the oldest unsettled one (`unsettled`).
 // So the oldest time misses only a message that came back (or was redriven) behind another of
 // its key with a later event time, which the lateness bound keeps within seconds.
 constexpr std::string_view kStats = R"lua(
@@ -269,7 +275,7 @@ for _, key in ipairs(redis.call('ZRANGE', base .. 'ready', 0, -1)) do count(key)
 for _, key in ipairs(redis.call('HKEYS', base .. 'busy')) do count(key) end
 local inflight = redis.call('ZRANGE', base .. 'inflight', 0, -1)
 for _, id in ipairs(inflight) do older(redis.call('HGET', msg(id), 't')) end
-local first = redis.call('ZRANGE', base .. 'undelivered', 0, 0, 'WITHSCORES')
+local first = redis.call('ZRANGE', base .. 'unsettled', 0, 0, 'WITHSCORES')
 if first[2] then older(first[2]) end
 return {waiting, #inflight, oldest or false, redis.call('XLEN', base .. 'dlq')}
 )lua";
@@ -413,8 +419,7 @@ class RedisQueue::Impl final : public AdapterCore {
           // Read the clock before the server: a message sent in between has an event time
           // after now - max_lateness, so the bound still holds for it.
           const domain::Timestamp bound = clock_->now() - options_.max_lateness;
-          auto reply =
-              connection.command({"ZRANGE", base_ + "undelivered", "0", "0", "WITHSCORES"});
+          auto reply = connection.command({"ZRANGE", base_ + "unsettled", "0", "0", "WITHSCORES"});
           if (!reply.ok()) return reply.error();
           const auto oldest = reply_elements(*reply.value());
           if (oldest.size() == 2) return std::min(bound, from_micros(reply_text(*oldest[1])));

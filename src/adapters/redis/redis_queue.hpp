@@ -19,7 +19,8 @@
 //                 receive takes the oldest head first
 //   busy          hash: in-flight count per key (a key is held back while it is not zero)
 //   inflight      sorted set of in-flight ids by visibility end
-//   undelivered   sorted set of never-delivered ids by event time (the watermark)
+//   unsettled     sorted set of ids sent and not yet acknowledged or dead-lettered, by event
+//                 time (the watermark)
 //   dd:<dedup>    "<first send time>|<message id>", expired by the server a little after the
 //                 window; the time decides, so the window follows the clock port
 //   dlq           the dead-letter STREAM (oldest first), dlqidx: message id → its entry id
@@ -33,7 +34,7 @@
 // `<message id>#<delivery count>`, so an expired receipt never settles a later delivery.
 // Every script first takes back expired deliveries (again visible, or dead-lettered with
 // "max deliveries exceeded" once the last allowed delivery expires; first and last failure
-// are the visibility ends). Watermark: min(oldest undelivered event time, now - max_lateness).
+// are the visibility ends). Watermark: min(oldest unsettled event time, now - max_lateness).
 //
 // Limits: one queue's keys share one hash tag, so on a Redis Cluster a queue lives on one
 // shard (scripts need their keys in one slot); one server core bounds a queue's throughput

@@ -350,6 +350,36 @@ TEST_F(EngineHostTest, AnInTimeBidWhoseBatchFailedHoldsTheCloseUntilDecided) {
   clock_->advance_to(at(700));                   // far past endsAt and the lateness bound
   ASSERT_EQ(host->run_once(), 1u);
   EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  // b1 held the watermark until its batch was acknowledged: the close comes with the next one.
+  host->run_once();
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+}
+
+TEST_F(EngineHostTest, ABidInFlightOnAnotherEngineHoldsTheClose) {
+  auto host = make_host();
+  host->recover();
+  create();
+  clock_->advance_to(at(598));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 597);
+  // Another engine takes b1 and is still judging it (its store stalls, say).
+  auto taken = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+    memory_queue_.receive(ports::ReceiveOptions{10, domain::Duration{0}, std::chrono::seconds(600)},
+                          std::move(done));
+  });
+  ASSERT_EQ(taken.value().size(), 1u);
+  clock_->advance_to(at(700));  // far past endsAt and the lateness bound
+  host->run_once();
+  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::open)
+      << "closed while an in-time bid was being judged elsewhere";
+  // That engine dies: the bid comes back here, is judged in time, and then the auction closes.
+  ports::call_blocking<void>([&](auto done) {
+    memory_queue_.nack({taken.value()[0].receipt}, "engine died", std::move(done));
+  });
+  ASSERT_EQ(host->run_once(), 1u);
+  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+  host->run_once();
   EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
   EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
 }
