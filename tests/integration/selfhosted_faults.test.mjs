@@ -259,8 +259,9 @@ async function checkPromises({ admin, auctions, answers, label }) {
   await cacheAgreesWithStore(g, admin, auctions, CACHE_REBUILD_MS);
 
   // The auditor's trail: each stored bid's command once (the audit topic is consumed
-  // asynchronously: wait for it).
-  const deadline = Date.now() + 20_000;
+  // asynchronously: wait for it). Records the auditor had taken when Redis died come back after
+  // its visibility timeout (30 s), so the wait is longer than that.
+  const deadline = Date.now() + 45_000;
   for (const a of auctions) {
     for (;;) {
       const commands = (await auditTrail(g, admin, a)).filter((e) => e.kind === 'command' && e.record.command.op === 'bid');
