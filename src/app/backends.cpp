@@ -59,6 +59,7 @@ Backends selfhosted(const Config& config, const ports::ClockPtr& clock) {
   backends.audit_log = std::make_unique<adapters::postgres::PostgresAuditLog>(config.postgres_url);
   backends.notices = std::make_unique<adapters::postgres::PostgresNoticeStore>(config.postgres_url);
   backends.durable_queue = true;
+  backends.durable_topics = true;
   return backends;
 }
 

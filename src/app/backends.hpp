@@ -28,6 +28,9 @@ struct Backends {
   /// Whether an enqueued command survives this process (a networked queue): then 202 can
   /// answer at enqueue; otherwise it waits for the engine's durable commit.
   bool durable_queue = false;
+  /// Whether a message published to a topic survives this process (a networked topic): else a
+  /// consumer in this process must confirm what it has handled (the audit outbox).
+  bool durable_topics = false;
 };
 
 /// The profile's adapters. Throws ConfigError for a profile or setting that cannot be served,

@@ -547,6 +547,14 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
     if (runs(config, "auditor")) {
       audit_feed = audit_topic.subscribe("auditor");
       auditor.emplace(*audit_feed, audit_log);
+      if (!backends.durable_topics) {
+        auditor->on_appended([&store](std::vector<std::string> keys) {
+          store.mark_audit_published(std::move(keys), [](const ports::Result<void>&) {
+            // A failed mark leaves them in the outbox: republished at the next start, and the
+            // audit log drops keys it has.
+          });
+        });
+      }
     }
     std::optional<roles::notifier::Notifier> notifier;
     ports::SubscriptionPtr notifier_feed;
@@ -566,7 +574,9 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
       // Other engines share the store: rescan for auctions only a dead one knew.
       if (backends.durable_queue) engine_options.rescan_every = std::chrono::seconds(5);
       host.emplace(queue, store, cache, topic, *clock, engine_options);
-      host->set_audit_topic(&audit_topic);
+      // A memory audit topic dies with the process: the audit outbox keeps each record until the
+      // auditor (in this same process) has appended it.
+      host->set_audit_topic(&audit_topic, backends.durable_topics);
       // In one process the engine tells this gateway's waiters directly.
       host->set_listener([&waiters](const std::vector<roles::DecidedCommand>& decided) {
         waiters.complete(decided);

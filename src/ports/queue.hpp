@@ -114,11 +114,7 @@ class Queue {
   /// Counts for monitoring, taken at one moment; meant to be called on every metrics scrape, so
   /// an adapter keeps it cheap and documents its cost and any approximation of the oldest time.
   /// Deliveries whose visibility has ended count as waiting again (or as dead letters).
-  /// Every adapter overrides it; the default (ErrorKind::permanent) only spares test doubles
-  /// that wrap a queue for other calls from forwarding this one too.
-  virtual void stats(Callback<QueueStats> done) {
-    done(Error{ErrorKind::permanent, "this queue keeps no statistics"});
-  }
+  virtual void stats(Callback<QueueStats> done) = 0;
 };
 
 using QueuePtr = std::unique_ptr<Queue>;

@@ -290,7 +290,7 @@ class MemoryQueue::Impl : public std::enable_shared_from_this<Impl> {
       }
     }
     run(after);
-    done(std::move(answer));
+    done(answer);
   }
 
   std::size_t size() const {

@@ -49,7 +49,7 @@ constexpr std::size_t kEncodedWordBytes = 42;
 // A non-ASCII subject as RFC 2047 encoded words of whole characters, one per folded line: a
 // single word for a long title would pass the 75-character limit that mail clients rely on.
 std::string encoded_subject(std::string_view subject) {
-  const std::string line = one_line(subject);
+  std::string line = one_line(subject);
   const bool ascii = std::all_of(line.begin(), line.end(),
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return line;

@@ -41,6 +41,7 @@ Auditor::Batch Auditor::parse(const std::vector<ports::Delivery>& deliveries) {
       continue;
     }
     auto& parsed = std::get<wire::AuditRecord>(record);
+    batch.keys.push_back(parsed.key);
     batch.entries.push_back({std::move(parsed.key), parsed.auction_id,
                              std::string(wire::to_string(parsed.kind)), parsed.occurred_at,
                              delivery.body});
@@ -81,6 +82,7 @@ AuditorStep Auditor::run_once() {
     }
     stats_.appended += step.appended;
     stats_.duplicates += step.duplicates;
+    if (appended_) appended_(held_->keys);
   }
 
   std::vector<std::string> receipts = std::move(held_->receipts);

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -65,9 +66,18 @@ class Auditor {
 
   const AuditorStats& stats() const { return stats_; }
 
+  /// Told the keys of each batch once they are in the log (new or already there), on the
+  /// auditor's thread. With a feed that does not outlive the process (the embedded profile's
+  /// memory topic), this is when the engine host's audit outbox may forget them. Set before
+  /// start().
+  void on_appended(std::function<void(std::vector<std::string> keys)> listener) {
+    appended_ = std::move(listener);
+  }
+
  private:
   struct Batch {
     std::vector<ports::AuditAppend> entries;
+    std::vector<std::string> keys;      // the entries' keys, for on_appended
     std::vector<std::string> receipts;  // every delivery of the batch, parseable or not
   };
   Batch parse(const std::vector<ports::Delivery>& deliveries);
@@ -77,6 +87,7 @@ class Auditor {
   AuditorOptions options_;
   AuditorStats stats_;
   std::optional<Batch> held_;  // received, not yet appended (the append failed)
+  std::function<void(std::vector<std::string>)> appended_;
   std::atomic<bool> running_{false};
   std::thread thread_;
 };

@@ -371,6 +371,7 @@ void EngineHost::publish_audit(std::vector<ports::OutgoingMessage> records) {
     return;
   }
   stats_.audit_records_published += keys.size();
+  if (!audit_topic_durable_) return;  // the auditor marks them once appended
   store_.mark_audit_published(std::move(keys), [this](const ports::Result<void>& marked) {
     if (!marked) audit_dirty_ = true;
   });
@@ -396,6 +397,13 @@ void EngineHost::publish_pending_audit() {
       return;
     }
     stats_.audit_records_published += keys.size();
+    if (!audit_topic_durable_) {
+      // The auditor forgets them once appended; until then they stay first in the outbox, so a
+      // further page can only be read after that: a full page leaves the outbox dirty, and the
+      // next batch publishes again (the topic drops the ids it already has).
+      audit_dirty_ = !last_page;
+      return;
+    }
     auto marked = ports::call_blocking<void>(
         [&](auto done) { store_.mark_audit_published(std::move(keys), std::move(done)); });
     if (!marked) return;

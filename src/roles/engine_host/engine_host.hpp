@@ -95,7 +95,13 @@ class EngineHost {
   /// `topic` after each committed batch. The records are committed with the batch (the store's
   /// audit outbox) and published from there, in commit order, so none is lost when the engine
   /// dies between its commit and the publish. Set before start().
-  void set_audit_topic(ports::Topic* topic) { audit_topic_ = topic; }
+  /// `durable_topic` false (a memory topic, gone with the process): the records stay in the
+  /// outbox after the publish, until the auditor has appended them and calls
+  /// Store::mark_audit_published itself (Auditor::on_appended).
+  void set_audit_topic(ports::Topic* topic, bool durable_topic = true) {
+    audit_topic_ = topic;
+    audit_topic_durable_ = durable_topic;
+  }
 
   /// Loads every auction from the store, republishes unpublished outbox events and refills the
   /// cache. Throws std::runtime_error if the store is unreachable.
@@ -155,6 +161,7 @@ class EngineHost {
   EngineHostOptions options_;
   Listener listener_;
   ports::Topic* audit_topic_ = nullptr;
+  bool audit_topic_durable_ = true;
   /// The store's audit outbox holds records not yet published (the topic refused them, or
   /// their mark failed): they go out, in commit order, before any newer ones. A record sent
   /// twice is logged once (its key is its dedup id).

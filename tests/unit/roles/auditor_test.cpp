@@ -295,6 +295,22 @@ TEST_F(AuditorTest, ARedeliveredRecordIsADuplicateNotASecondEntry) {
   EXPECT_EQ(subscription_.acked, 6u);
 }
 
+TEST_F(AuditorTest, TellsTheKeysOfEachBatchOnceInTheLogAndNotBefore) {
+  std::vector<std::string> told;
+  auditor_.on_appended([&told](std::vector<std::string> keys) {
+    told.insert(told.end(), keys.begin(), keys.end());
+  });
+  publish(testing::sample_audit_feed()[1]);
+  failing_log_.failures = 1;  // held: not in the log yet, so not told
+  EXPECT_TRUE(auditor_.run_once().failed);
+  EXPECT_TRUE(told.empty());
+  EXPECT_EQ(auditor_.run_once().appended, 6u);
+  const auto feed = testing::sample_audit_feed();
+  std::vector<std::string> published;
+  for (const auto& message : feed[1]) published.push_back(message.dedup_id);
+  EXPECT_EQ(told, published);
+}
+
 TEST_F(AuditorTest, AcknowledgesOnlyAfterTheAppendSucceeded) {
   const auto feed = testing::sample_audit_feed();
   publish(feed[0]);

@@ -146,6 +146,7 @@ class LosingAcksQueue final : public ports::Queue {
     inner_.purge_dead_letters(std::move(d));
   }
   void watermark(ports::Callback<domain::Timestamp> d) override { inner_.watermark(std::move(d)); }
+  void stats(ports::Callback<ports::QueueStats> d) override { inner_.stats(std::move(d)); }
 
  private:
   ports::Queue& inner_;
@@ -772,6 +773,47 @@ TEST_F(EngineHostTest, AnIdleEngineSendsTheRefusedAuditRecordsOnceTheTopicAnswer
   refusing.refusing = false;
   EXPECT_EQ(host->run_once(), 0u);  // nothing new to decide: the outbox goes out anyway
   EXPECT_FALSE(received_keys(*auditor_feed).empty());
+}
+
+}  // namespace
+}  // namespace gavel::roles
+
+namespace gavel::roles {
+namespace {
+
+TEST_F(EngineHostTest, WithAMemoryAuditTopicTheRecordsStayInTheOutboxUntilTheAuditorHasThem) {
+  adapters::memory::MemoryTopic audit_topic{clock_};
+  auto auditor_feed = audit_topic.subscribe("auditor");
+  const auto pending_keys = [this] {
+    std::vector<std::string> keys;
+    auto pending = ports::call_blocking<std::vector<ports::OutgoingMessage>>(
+        [&](auto done) { store_.pending_audit(1000, std::move(done)); });
+    for (const auto& record : pending.value()) keys.push_back(record.dedup_id);
+    return keys;
+  };
+  std::vector<std::string> published;
+  {
+    auto host = make_host();
+    host->set_audit_topic(&audit_topic, /*durable_topic=*/false);
+    host->recover();
+    create();
+    ASSERT_EQ(host->run_once(), 1u);
+    published = received_keys(*auditor_feed);
+    ASSERT_FALSE(published.empty());
+    // Published, but the process could die before the auditor appends them: still pending.
+    EXPECT_EQ(pending_keys(), published);
+  }
+  // The process died with them in the memory topic: the next start publishes them again.
+  adapters::memory::MemoryTopic fresh_topic{clock_};
+  auto fresh_feed = fresh_topic.subscribe("auditor");
+  auto host = make_host();
+  host->set_audit_topic(&fresh_topic, /*durable_topic=*/false);
+  host->recover();
+  EXPECT_EQ(received_keys(*fresh_feed), published);
+  // The auditor appended them and says so: they leave the outbox.
+  ASSERT_TRUE(ports::call_blocking<void>(
+      [&](auto done) { store_.mark_audit_published(published, std::move(done)); }));
+  EXPECT_TRUE(pending_keys().empty());
 }
 
 }  // namespace
