@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, httpRequest, makeTempDir, removeTempDir, sleep, spawnTracked, startServer, uid } from './harness.mjs';
+import { REPO_ROOT, freePort, httpRequest, makeTempDir, removeTempDir, sleep, spawnTracked, startServer, uid } from './harness.mjs';
 
 const MAILDEV = path.join(REPO_ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js');
 const IN_CI = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
@@ -23,19 +23,6 @@ const MAIL_WAIT_MS = 15_000; // the notifier delivers asynchronously, with retri
 const maildevMissing = !fs.existsSync(MAILDEV);
 const skip =
   maildevMissing && !IN_CI ? `${MAILDEV} not found: npm ci at the repository root to run this test` : false;
-
-/** A free TCP port on 127.0.0.1 (bound and released; maildev is retried on a race). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** maildev on free loopback ports; mails() reads its REST API. */
 class Maildev {

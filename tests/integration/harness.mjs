@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -694,4 +695,17 @@ export async function auditTrail(gateway, adminToken, auctionId, maxPages = 50) 
     after = res.body.next;
   }
   throw new Error(`audit trail of ${auctionId}: more than ${maxPages} pages`);
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; the caller retries on a race). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -13,10 +13,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, httpRequest, makeTempDir, removeTempDir, sleep, startServer, uid } from './harness.mjs';
+import { REPO_ROOT, freePort, httpRequest, makeTempDir, removeTempDir, sleep, startServer, uid } from './harness.mjs';
 
 const PROMETHEUS = process.env.PROMETHEUS_BINARY ?? '/usr/bin/prometheus';
 const PROMTOOL = process.env.PROMTOOL_BINARY ?? '/usr/bin/promtool';
@@ -120,19 +119,6 @@ function alertRuleNames() {
 /** Is `name` one of `families` (a histogram's or summary's _bucket/_sum/_count included)? */
 function exposed(name, families) {
   return families.has(familyOf(name, families));
-}
-
-/** A free TCP port on 127.0.0.1 (bound and released; the caller retries on a race). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `probe()` until it returns a truthy value; throws `describe()` after `timeoutMs`. */

@@ -198,6 +198,26 @@ class EngineHostTest : public ::testing::Test {
          bid_id);
   }
 
+  /// An open auction ending at 600, and alice's bid b1 stamped at 597 on its way (queued).
+  std::unique_ptr<EngineHost> auction_ending_with_a_bid_on_its_way() {
+    auto host = make_host();
+    host->recover();
+    create();
+    clock_->advance_to(at(598));
+    EXPECT_EQ(host->run_once(), 1u);
+    bid("b1", "alice", 1000, 597);
+    return host;
+  }
+
+  /// b1 was decided (accepted) by the last batch; it held the watermark until that batch was
+  /// acknowledged, so the close comes with the next one, won by alice.
+  void expect_b1_wins_at_the_next_batch(EngineHost& host) {
+    EXPECT_TRUE(stored_bid("b1")->decision.accepted);
+    host.run_once();
+    EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
+    EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+  }
+
   /// Runs batches until the queue has nothing ready; answers how many commands were decided.
   static std::size_t drain(EngineHost& host) {
     std::size_t total = 0;
@@ -340,30 +360,16 @@ TEST_F(EngineHostTest, TheCloseWaitsForTheWatermarkNotJustTheClock) {
 }
 
 TEST_F(EngineHostTest, AnInTimeBidWhoseBatchFailedHoldsTheCloseUntilDecided) {
-  auto host = make_host();
-  host->recover();
-  create();
-  clock_->advance_to(at(598));
-  ASSERT_EQ(host->run_once(), 1u);
-  bid("b1", "alice", 1000, 597);
+  auto host = auction_ending_with_a_bid_on_its_way();
   store_.fail_next_commits(4, ports::ErrorKind::permanent);  // sent back at once
   for (int i = 0; i < 4; ++i) host->run_once();  // delivered four times, never committed
   clock_->advance_to(at(700));                   // far past endsAt and the lateness bound
   ASSERT_EQ(host->run_once(), 1u);
-  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
-  // b1 held the watermark until its batch was acknowledged: the close comes with the next one.
-  host->run_once();
-  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
-  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+  expect_b1_wins_at_the_next_batch(*host);
 }
 
 TEST_F(EngineHostTest, ABidInFlightOnAnotherEngineHoldsTheClose) {
-  auto host = make_host();
-  host->recover();
-  create();
-  clock_->advance_to(at(598));
-  ASSERT_EQ(host->run_once(), 1u);
-  bid("b1", "alice", 1000, 597);
+  auto host = auction_ending_with_a_bid_on_its_way();
   // Another engine takes b1 and is still judging it (its store stalls, say).
   auto taken = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
     memory_queue_.receive(ports::ReceiveOptions{10, domain::Duration{0}, std::chrono::seconds(600)},
@@ -379,19 +385,11 @@ TEST_F(EngineHostTest, ABidInFlightOnAnotherEngineHoldsTheClose) {
     memory_queue_.nack({taken.value()[0].receipt}, "engine died", std::move(done));
   });
   ASSERT_EQ(host->run_once(), 1u);
-  EXPECT_TRUE(stored_bid("b1")->decision.accepted);
-  host->run_once();
-  EXPECT_EQ(stored_auction()->state.status, domain::AuctionStatus::closed);
-  EXPECT_EQ(stored_auction()->state.winner_id, domain::UserId{"alice"});
+  expect_b1_wins_at_the_next_batch(*host);
 }
 
 TEST_F(EngineHostTest, AMessageDeadLetteredAfterMaxDeliveriesNoLongerHoldsTheClose) {
-  auto host = make_host();
-  host->recover();
-  create();
-  clock_->advance_to(at(598));
-  ASSERT_EQ(host->run_once(), 1u);
-  bid("b1", "alice", 1000, 597);
+  auto host = auction_ending_with_a_bid_on_its_way();
   store_.fail_next_commits(5, ports::ErrorKind::permanent);  // sent back at once
   for (int i = 0; i < 5; ++i) host->run_once();              // the fifth failure dead-letters it
   clock_->advance_to(at(700));
