@@ -15,6 +15,7 @@
 #include "adapters/sqlite/sqlite_notice_store.hpp"
 #include "adapters/sqlite/sqlite_store.hpp"
 #include "app/audit.hpp"
+#include "ports/blocking.hpp"
 
 namespace gavel::app {
 
@@ -49,11 +50,33 @@ Backends selfhosted(const Config& config, const ports::ClockPtr& clock) {
   if (config.postgres_url.empty()) throw ConfigError("profile selfhosted needs postgres-url");
   Backends backends;
   backends.queue = std::make_unique<adapters::redis::RedisQueue>(config.redis_url, "bids", clock);
-  backends.topic = std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "events", clock);
-  backends.audit_topic =
-      std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "audit", clock);
-  backends.notice_topic =
-      std::make_unique<adapters::redis::RedisTopic>(config.redis_url, "notices", clock);
+  std::vector<std::pair<std::string, adapters::redis::RedisTopic*>> topics;
+  const auto open_topic = [&](const std::string& name) {
+    auto topic = std::make_unique<adapters::redis::RedisTopic>(config.redis_url, name, clock);
+    topics.emplace_back(name, topic.get());
+    return topic;
+  };
+  backends.topic = open_topic("events");
+  backends.audit_topic = open_topic("audit");
+  backends.notice_topic = open_topic("notices");
+  // Gateways subscribe as "gateway-<node id>" (serve.cpp); the notifier and auditor are shared
+  // names that every process of their role reuses, so they are never pruned.
+  backends.prune_gone_gateways = [topics](domain::Duration idle) {
+    std::vector<std::string> removed;
+    for (const auto& entry : topics) {
+      adapters::redis::RedisTopic* topic = entry.second;
+      auto pruned = ports::call_blocking<std::vector<std::string>>(
+          [&](auto done) { topic->prune_idle_subscriptions("gateway-", idle, std::move(done)); });
+      if (!pruned) continue;  // tried again next time
+      for (const auto& group : pruned.value()) {
+        std::string label = entry.first;
+        label += '/';
+        label += group;
+        removed.push_back(std::move(label));
+      }
+    }
+    return removed;
+  };
   backends.cache = std::make_unique<adapters::redis::RedisCache>(config.redis_url);
   backends.store = std::make_unique<adapters::postgres::PostgresStore>(config.postgres_url);
   backends.audit_log = std::make_unique<adapters::postgres::PostgresAuditLog>(config.postgres_url);

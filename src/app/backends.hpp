@@ -2,7 +2,10 @@
 // The adapters a profile plugs into the ports (ARCHITECTURE.md §2): one object owning them
 // all, so `gavel serve` wires roles to ports without knowing which backend is behind them.
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "app/config.hpp"
 #include "ports/audit_log.hpp"
@@ -31,6 +34,10 @@ struct Backends {
   /// Whether a message published to a topic survives this process (a networked topic): else a
   /// consumer in this process must confirm what it has handled (the audit outbox).
   bool durable_topics = false;
+  /// Removes the topic subscriptions of gateways idle for longer than the given time (gone: their
+  /// consumer groups would keep the streams' entries pending forever) and answers their
+  /// "topic/name"s. Blocking; empty when the topics are in memory (they die with the process).
+  std::function<std::vector<std::string>(domain::Duration idle)> prune_gone_gateways;
 };
 
 /// The profile's adapters. Throws ConfigError for a profile or setting that cannot be served,

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,48 @@ std::string default_web_root() {
 void log_line(const std::string& message) {
   roles::log(roles::LogLevel::info, "serve", message);
 }
+
+/// A gateway's housekeeping of the shared backends: every kEvery, the topic subscriptions of
+/// gateways idle for longer than kGoneAfter are removed (Backends::prune_gone_gateways).
+class Janitor {
+ public:
+  static constexpr auto kEvery = std::chrono::minutes(5);
+  static constexpr auto kGoneAfter = std::chrono::hours(1);
+
+  explicit Janitor(std::function<std::vector<std::string>(domain::Duration)> prune)
+      : prune_(std::move(prune)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Janitor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  Janitor(const Janitor&) = delete;
+  Janitor& operator=(const Janitor&) = delete;
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, kEvery, [this] { return stopping_; })) {
+      lock.unlock();
+      for (const auto& removed : prune_(kGoneAfter)) {
+        roles::log(roles::LogLevel::info, "serve",
+                   "removed the topic subscription of a gateway gone for an hour: " + removed);
+      }
+      lock.lock();
+    }
+  }
+
+  std::function<std::vector<std::string>(domain::Duration)> prune_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 /// Demo auctions (some ending within minutes) and a bot that bids now and then, so a newcomer
 /// sees prices move. Everything goes through the queue like any client's commands.
@@ -635,6 +678,11 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                           gateway::complete_waiters(waiters, cache));
         decisions->start();
       }
+    }
+
+    std::optional<Janitor> janitor;
+    if (runs(config, "gateway") && backends.prune_gone_gateways) {
+      janitor.emplace(backends.prune_gone_gateways);
     }
 
     Demo demo{queue, *clock};

@@ -3,7 +3,9 @@
 // clock: the adapters take every time from the clock port and pass it to their scripts, so
 // the time-dependent cases run against the real server too.
 
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "adapters/memory/simulated_clock.hpp"
 #include "adapters/redis/redis_cache.hpp"
@@ -13,6 +15,7 @@
 #include "contract/queue_contract.hpp"
 #include "contract/redis_server.hpp"
 #include "contract/topic_contract.hpp"
+#include "ports/blocking.hpp"
 
 namespace gavel::contract {
 namespace {
@@ -66,6 +69,54 @@ struct RedisQueueFactory {
   domain::Timestamp now() { return clock->now(); }
   void advance(domain::Duration by) { clock->advance_by(by); }
 };
+
+std::size_t receive_count(ports::Subscription& subscription) {
+  auto got = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
+    subscription.receive(10, domain::Duration{0}, std::chrono::seconds(30), std::move(done));
+  });
+  return got ? got.value().size() : 0;
+}
+
+// Not part of the port: the selfhosted gateways' housekeeping of the groups of gateways that
+// are gone. Idle times are Redis's own (real time), hence the short real sleep.
+TEST(RedisTopicHousekeeping, OnlyGatewaySubscriptionsIdleLongerThanTheLimitAreRemoved) {
+  std::string url;
+  require_test_redis(url);
+  if (url.empty()) GTEST_SKIP() << "no Redis server";
+  auto clock = std::make_shared<adapters::memory::SimulatedClock>();
+  redis::RedisTopicOptions options;
+  options.prefix = unique_redis_prefix();
+  redis::RedisTopic topic(url, "events", clock, options);
+  auto gone = topic.subscribe("gateway-gone");
+  auto live = topic.subscribe("gateway-live");
+  auto notifier = topic.subscribe("notifier");
+  auto just_opened = topic.subscribe("gateway-new");  // never read yet: left alone
+  const auto publish = [&](const std::string& id) {
+    return ports::call_blocking<void>([&](auto done) {
+      topic.publish({{"a1", id, clock->now(), "{}"}}, std::move(done));
+    });
+  };
+  ASSERT_TRUE(publish("e1"));
+  EXPECT_EQ(receive_count(*gone), 1u);
+  EXPECT_EQ(receive_count(*notifier), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(receive_count(*live), 1u);
+
+  auto removed = ports::call_blocking<std::vector<std::string>>([&](auto done) {
+    topic.prune_idle_subscriptions("gateway-", std::chrono::milliseconds(300), std::move(done));
+  });
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(removed.value(), std::vector<std::string>{"gateway-gone"});
+
+  // The others go on; a gateway that comes back under the pruned name starts from new messages.
+  ASSERT_TRUE(publish("e2"));
+  EXPECT_EQ(receive_count(*live), 1u);
+  EXPECT_EQ(receive_count(*notifier), 1u);
+  EXPECT_EQ(receive_count(*just_opened), 2u);
+  EXPECT_EQ(receive_count(*gone), 0u);
+  ASSERT_TRUE(publish("e3"));
+  EXPECT_EQ(receive_count(*gone), 1u);
+}
 
 }  // namespace
 

@@ -110,6 +110,38 @@ end
 return 1
 )lua"};
 
+// KEYS[1]: stream. ARGV: subscription key prefix (base .. 's:'), group name prefix, idle ms.
+// Destroys the groups named with the prefix whose consumers have all been idle longer than the
+// limit (a group nobody has read from yet is left alone: it may be a subscription just opened),
+// with their delivery bookkeeping. Answers the names removed.
+constexpr Script kPrune{R"lua(
+local stream, subs, prefix, idle = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('EXISTS', stream) == 0 then return {} end
+local function fields(list)
+  local out = {}
+  for i = 1, #list, 2 do out[list[i]] = list[i + 1] end
+  return out
+end
+local removed = {}
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  local name = fields(group)['name']
+  if string.sub(name, 1, #prefix) == prefix then
+    local consumers = redis.call('XINFO', 'CONSUMERS', stream, name)
+    local stale = #consumers > 0
+    for _, consumer in ipairs(consumers) do
+      if tonumber(fields(consumer)['idle']) < idle then stale = false end
+    end
+    if stale then
+      redis.call('XGROUP', 'DESTROY', stream, name)
+      local sub = subs .. name .. ':'
+      redis.call('DEL', sub .. 'inflight', sub .. 'again', sub .. 'rcpt', sub .. 'n')
+      removed[#removed + 1] = name
+    end
+  end
+end
+return removed
+)lua"};
+
 std::string consumer_name() {
   static std::atomic<int> counter{0};
   return "c-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
@@ -183,6 +215,22 @@ class RedisTopic::Impl final : public AdapterCore {
                     });
   }
 
+  void prune(const std::string& prefix, domain::Duration idle,
+             ports::Callback<std::vector<std::string>> done) {
+    answer_on<std::vector<std::string>>(
+        *worker_, std::move(done),
+        [this, prefix, idle](Connection& connection) -> ports::Result<std::vector<std::string>> {
+          const auto idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(idle).count();
+          auto reply =
+              connection.eval(kPrune, {stream()}, {base_ + "s:", prefix, std::to_string(idle_ms)});
+          if (!reply.ok()) return reply.error();
+          std::vector<std::string> names;
+          for (const auto* name : reply_elements(*reply.value()))
+            names.push_back(reply_text(*name));
+          return names;
+        });
+  }
+
   void close(std::uint64_t handle) {
     worker_->run([this, handle](Connection&) { polls_.close(handle, "subscription closed"); },
                  std::chrono::milliseconds(1000));
@@ -254,6 +302,11 @@ RedisTopic::~RedisTopic() = default;
 
 void RedisTopic::publish(std::vector<ports::OutgoingMessage> messages, ports::Callback<void> done) {
   impl_->publish(std::move(messages), std::move(done));
+}
+
+void RedisTopic::prune_idle_subscriptions(const std::string& prefix, domain::Duration idle,
+                                          ports::Callback<std::vector<std::string>> done) {
+  impl_->prune(prefix, idle, std::move(done));
 }
 
 ports::SubscriptionPtr RedisTopic::subscribe(const std::string& name) {

@@ -63,6 +63,14 @@ class RedisTopic final : public ports::Topic {
   /// timeout; on failure the first receive creates it).
   ports::SubscriptionPtr subscribe(const std::string& name) override;
 
+  /// Removes the subscriptions whose names start with `prefix` and whose every consumer has
+  /// been idle for longer than `idle` (a gateway that is gone: its group would otherwise keep
+  /// the stream's entries pending forever), with their bookkeeping. Answers the names removed.
+  /// A live subscriber reads several times a second, so a limit of minutes never touches one;
+  /// one that comes back after removal gets a new group and resynchronises (topic_pumps.hpp).
+  void prune_idle_subscriptions(const std::string& prefix, domain::Duration idle,
+                                ports::Callback<std::vector<std::string>> done);
+
   class Impl;
 
  private:
