@@ -323,10 +323,52 @@ std::filesystem::path audit_log_path(const std::filesystem::path& data_dir) {
   return data_dir / "audit.db";
 }
 
+// The auction's event number from an event's id ("<auction>:<number>"); 0 when unreadable.
+std::uint64_t event_number_of(const json::object& event) {
+  const auto* id = event.if_contains("id");
+  if (id == nullptr || !id->is_string()) return 0;
+  const std::string_view text = id->get_string();
+  const auto colon = text.rfind(':');
+  std::uint64_t number = 0;
+  if (colon == std::string_view::npos ||
+      std::from_chars(text.data() + colon + 1, text.data() + text.size(), number).ec !=
+          std::errc{}) {
+    return 0;
+  }
+  return number;
+}
+
+// Puts the records back in decision order. The log's order is the order the auditor received
+// them, which is not always the order the engines decided them: a batch whose audit records
+// waited in the store's outbox (the audit topic was unreachable) is logged after a later batch
+// another engine published at once. Within an auction the event numbers are the decision
+// order: events sort by theirs, and commands by the number of the event that recorded their
+// decision (a command recorded by no event keeps its place after the one before it in the log).
+void into_decision_order(RecordedAuction& recorded) {
+  std::stable_sort(recorded.events.begin(), recorded.events.end(),
+                   [](const json::object& a, const json::object& b) {
+                     return event_number_of(a) < event_number_of(b);
+                   });
+  std::vector<std::pair<std::uint64_t, std::size_t>> order;  // (number, index in the log)
+  std::uint64_t previous = 0;
+  for (std::size_t i = 0; i < recorded.commands.size(); ++i) {
+    const std::uint64_t number = recorded.commands[i].recorded.decision.event_number;
+    if (number != 0) previous = number;
+    order.emplace_back(previous, i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<CommandRecord> sorted;
+  sorted.reserve(order.size());
+  for (const auto& [number, index] : order) sorted.push_back(std::move(recorded.commands[index]));
+  recorded.commands = std::move(sorted);
+}
+
 AuditReplayReport replay_audit_entries(const domain::AuctionId& auction_id,
                                        const std::vector<ports::AuditEntry>& entries) {
   AuditReplayReport report;
-  const RecordedAuction recorded = read_records(entries, report.differences);
+  RecordedAuction recorded = read_records(entries, report.differences);
+  into_decision_order(recorded);
   report.commands = recorded.commands.size();
   report.events = recorded.events.size();
 

@@ -169,5 +169,27 @@ TEST_F(AuditCliTest, BadUsageAndMissingLogsExitWithTwo) {
             "gavel audit verify: no audit log at " + dir_.path().string() + "/none/audit.db\n");
 }
 
+// The log's order is the auditor's receive order. A batch whose records waited in an engine's
+// audit outbox (the topic was unreachable) is logged after a later batch of another engine;
+// the replay puts the records back in decision order (event numbers) and finds no difference.
+TEST(AuditReplayOrder, ABatchLoggedAfterALaterOneReplaysIdentical) {
+  auto feed = testing::sample_audit_feed();
+  ASSERT_GE(feed.size(), 4u);
+  std::swap(feed[1], feed[2]);  // the second batch reached the log after the third
+  std::vector<ports::AuditEntry> entries;
+  for (const auto& batch : feed) {
+    for (const auto& message : batch) {
+      ports::AuditEntry entry;
+      entry.seq = entries.size() + 1;
+      entry.key = message.dedup_id;
+      entry.body = message.body;
+      entries.push_back(std::move(entry));
+    }
+  }
+  const AuditReplayReport report = replay_audit_entries(domain::AuctionId{"a1"}, entries);
+  EXPECT_TRUE(report.differences.empty()) << report.differences.front();
+  EXPECT_EQ(report.commands, 5u);
+}
+
 }  // namespace
 }  // namespace gavel::app
