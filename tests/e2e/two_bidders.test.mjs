@@ -312,7 +312,8 @@ describe('web UI: two bidders', { skip: skipReason ?? false, timeout: 240000 }, 
     await alice.getByRole('link', { name: /^Notifications/ }).click();
     await alice.waitForURL('**/#/notifications');
     await markNoReload(alice);
-    assert.equal(await alice.getByRole('heading', { level: 1 }).textContent(), 'Notifications');
+    // The URL changes before the hashchange handler renders the view: wait for the view itself.
+    await waitForText(alice.getByRole('heading', { level: 1 }), 'Notifications');
     const notes = alice.locator('ul.note-list > li.note');
     // The notifier writes the outbid notice asynchronously: it comes with the page or on the socket.
     const outbidNote = alice.locator('ul.note-list > li.note[data-kind="outbid"]').first();
