@@ -11,12 +11,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 idle=${2:-10000}
 connections=${BENCH_CONNECTIONS:-64}
-for tool in nginx wrk; do
-  command -v "$tool" >/dev/null || { echo "bench-http: $tool is missing (apt-get install nginx-light wrk)" >&2; exit 2; }
-done
-[ -x build/gavel ] || { echo "bench-http: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
-
 source bench/http/lib.sh
+bench_require bench-http "apt-get install nginx-light wrk" nginx wrk
+
 bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections}"

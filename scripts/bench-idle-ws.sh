@@ -13,10 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-100000}
 hold=${2:-60}
-for tool in redis-server redis-cli curl; do
-  command -v "$tool" >/dev/null || { echo "bench-idle-ws: $tool is missing (scripts/setup.sh)" >&2; exit 2; }
-done
-[ -x build/gavel ] || { echo "bench-idle-ws: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+source bench/http/lib.sh
+bench_require bench-idle-ws "scripts/setup.sh" redis-server redis-cli curl
 
 ulimit -n "$(ulimit -Hn)"
 fd_limit=$(ulimit -n)
@@ -25,7 +23,6 @@ per_process=$((fd_limit - 512))
 gateways=$(((total + per_process - 1) / per_process))
 per_gateway=$(((total + gateways - 1) / gateways))
 
-source bench/http/lib.sh
 bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); open-file limit $fd_limit per process"
@@ -46,7 +43,8 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=()
 for pid in "${gateway_pids[@]}"; do before+=("$(rss "$pid")"); done
 
-started=$(date +%s.%N)
+started=$(date +%s%N)
+elapsed() { echo $(( ($(date +%s%N) - started) / 1000000000 )); }  # whole seconds since start
 loads=()
 for i in $(seq "$gateways"); do
   ./build/gavel load --target "127.0.0.1:${gateway_ports[$((i - 1))]}" --idle-watchers "$per_gateway" \
@@ -73,9 +71,9 @@ while [ "$connected" -lt "$total" ]; do
   [ "$alive" = 1 ] || break
   sleep 2
   connected=$(connected_now)
-  printf '  %5.1fs: %d connected\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$connected"
+  printf '  %3ds: %d connected\n' "$(elapsed)" "$connected"
 done
-[ "$connected" -ge "$total" ] && took=$(echo "$(date +%s.%N) - $started" | bc)
+[ "$connected" -ge "$total" ] && took=$(elapsed)
 sleep 3  # settle: handshakes' buffers freed
 connected=$(connected_now)
 total_delta=0
@@ -86,7 +84,7 @@ for i in $(seq "$gateways"); do
   count=$(curl -s "http://127.0.0.1:${gateway_ports[$((i - 1))]}/metrics" | awk '/^gavel_ws_connections / {printf "%d", $2}')
   echo "  [gateway-$i] ${count} connected; RSS ${before[i - 1]} kB -> ${after} kB: $((delta / (count > 0 ? count : 1))) bytes per connection"
 done
-echo "## idle WebSockets: $connected of $total connected${took:+ in ${took%.*}s}; $((total_delta / (connected > 0 ? connected : 1))) bytes per connection on average (gateway RSS growth)"
+echo "## idle WebSockets: $connected of $total connected${took:+ in ${took}s}; $((total_delta / (connected > 0 ? connected : 1))) bytes per connection on average (gateway RSS growth)"
 for pid in "${loads[@]}"; do wait "$pid" 2>/dev/null || true; done
 failed=$(cat "$work"/load-*.out | awk '/^failed / {sum += $2} END {print sum + 0}')
 echo "  clients: $failed connection(s) failed"

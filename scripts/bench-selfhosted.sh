@@ -11,12 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${BENCH_CONNECTIONS:-64}
-for tool in nginx wrk redis-server redis-benchmark; do
-  command -v "$tool" >/dev/null || { echo "bench-selfhosted: $tool is missing (apt-get install nginx-light wrk redis-server)" >&2; exit 2; }
-done
-[ -x build/gavel ] || { echo "bench-selfhosted: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
-
 source bench/http/lib.sh
+bench_require bench-selfhosted "apt-get install nginx-light wrk redis-server" nginx wrk redis-server redis-benchmark
+
 bench_work_dir
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections} in all (split over the gateways)"

@@ -2,6 +2,16 @@
 # A script calls bench_work_dir first: it gets `work` (a temp dir) and `pids` (processes killed
 # on exit, when PostgreSQL, if one was started in $work/pg, is stopped and $work removed).
 
+# bench_require SCRIPT HINT TOOL...: exits 2 naming what is missing (the tools, or build/gavel).
+bench_require() {
+  local script=$1 hint=$2 tool
+  shift 2
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "$script: $tool is missing ($hint)" >&2; exit 2; }
+  done
+  [ -x build/gavel ] || { echo "$script: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+}
+
 bench_work_dir() {
   work=$(mktemp -d)
   chmod 755 "$work"  # PostgreSQL runs as another user and needs to reach $work/pg

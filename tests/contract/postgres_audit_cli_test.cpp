@@ -19,42 +19,16 @@
 #include "ports/blocking.hpp"
 #include "roles/auditor/auditor.hpp"
 #include "support/audit_feed.hpp"
+#include "support/run_gavel.hpp"
 
 namespace gavel::contract {
 namespace {
 
+using testing::CliRun;
+using testing::gavel;
+using testing::shell_quote;
+
 namespace pg = adapters::postgres;
-
-struct CliRun {
-  int status = -1;
-  std::string output;  // standard output and error
-};
-
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-/// Runs the built binary; `prefix` goes before it (environment assignments).
-CliRun gavel(const std::string& args, const std::string& prefix = "") {
-  const std::string command = prefix + std::string(GAVEL_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  CliRun run;
-  char buffer[4096];
-  std::size_t read = 0;
-  while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, read);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 std::size_t lines(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));

@@ -20,9 +20,14 @@
 #include "adapters/postgres/postgres_store.hpp"
 #include "contract/postgres_test_db.hpp"
 #include "contract/store_contract.hpp"
+#include "support/run_gavel.hpp"
 
 namespace gavel::contract {
 namespace {
+
+using testing::CliRun;
+using testing::gavel;
+using testing::shell_quote;
 
 namespace pg = adapters::postgres;
 using adapters::postgres::PostgresStore;
@@ -71,32 +76,6 @@ std::string open_failure(Open open) {
     return error.what();
   }
   return "(no exception)";
-}
-
-struct CliRun {
-  int status = -1;
-  std::string output;  // standard output and error
-};
-
-/// Runs the built binary with `args`; `environment` ("NAME=value ...") goes before it.
-CliRun gavel(const std::string& args, const std::string& environment = "") {
-  const std::string command = environment + " " + GAVEL_BINARY + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  CliRun run;
-  char buffer[4096];
-  std::size_t read = 0;
-  while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, read);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-/// `text` quoted for sh.
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 /// Every version of this build's migrations, ascending.

@@ -360,21 +360,7 @@ void EngineHost::publish_audit(std::vector<ports::OutgoingMessage> records) {
     publish_pending_audit();
     return;
   }
-  std::vector<std::string> keys;
-  keys.reserve(records.size());
-  for (const auto& record : records) keys.push_back(record.dedup_id);
-  auto published = ports::call_blocking<void>(
-      [&](auto done) { audit_topic_->publish(std::move(records), std::move(done)); });
-  if (!published) {
-    ++stats_.audit_publish_failures;
-    audit_dirty_ = true;  // the outbox keeps them; sent before the next batch's
-    return;
-  }
-  stats_.audit_records_published += keys.size();
-  if (!audit_topic_durable_) return;  // the auditor marks them once appended
-  store_.mark_audit_published(std::move(keys), [this](const ports::Result<void>& marked) {
-    if (!marked) audit_dirty_ = true;
-  });
+  send_audit(std::move(records), /*wait_for_mark=*/false);  // the batch does not wait on it
 }
 
 void EngineHost::publish_pending_audit() {
@@ -387,31 +373,43 @@ void EngineHost::publish_pending_audit() {
       return;
     }
     const bool last_page = pending.value().size() < kOutboxPage;
-    std::vector<std::string> keys;
-    keys.reserve(pending.value().size());
-    for (const auto& record : pending.value()) keys.push_back(record.dedup_id);
-    auto published = ports::call_blocking<void>(
-        [&](auto done) { audit_topic_->publish(std::move(pending.value()), std::move(done)); });
-    if (!published) {
-      ++stats_.audit_publish_failures;
-      return;
-    }
-    stats_.audit_records_published += keys.size();
-    if (!audit_topic_durable_) {
-      // The auditor forgets them once appended; until then they stay first in the outbox, so a
-      // further page can only be read after that: a full page leaves the outbox dirty, and the
-      // next batch publishes again (the topic drops the ids it already has).
+    if (!send_audit(std::move(pending.value()), /*wait_for_mark=*/true)) return;
+    // With a memory topic the auditor forgets them once appended; until then they stay first in
+    // the outbox, so a further page can only be read after that: a full page leaves the outbox
+    // dirty, and the next batch publishes again (the topic drops the ids it already has).
+    if (!audit_topic_durable_ || last_page) {
       audit_dirty_ = !last_page;
       return;
     }
-    auto marked = ports::call_blocking<void>(
-        [&](auto done) { store_.mark_audit_published(std::move(keys), std::move(done)); });
-    if (!marked) return;
-    if (last_page) {
-      audit_dirty_ = false;
-      return;
-    }
   }
+}
+
+bool EngineHost::send_audit(std::vector<ports::OutgoingMessage> records, bool wait_for_mark) {
+  const std::size_t count = records.size();
+  std::vector<std::string> keys;  // what the outbox forgets once the durable topic has them
+  if (audit_topic_durable_) {
+    keys.reserve(count);
+    for (const auto& record : records) keys.push_back(record.dedup_id);
+  }
+  auto published = ports::call_blocking<void>(
+      [&](auto done) { audit_topic_->publish(std::move(records), std::move(done)); });
+  if (!published) {
+    ++stats_.audit_publish_failures;
+    audit_dirty_ = true;  // the outbox keeps them; sent before the next batch's
+    return false;
+  }
+  stats_.audit_records_published += count;
+  if (!audit_topic_durable_) return true;  // the auditor marks them once appended
+  if (!wait_for_mark) {
+    store_.mark_audit_published(std::move(keys), [this](const ports::Result<void>& marked) {
+      if (!marked) audit_dirty_ = true;
+    });
+    return true;
+  }
+  const auto marked = ports::call_blocking<void>(
+      [&](auto done) { store_.mark_audit_published(std::move(keys), std::move(done)); });
+  if (!marked) audit_dirty_ = true;
+  return marked.ok();
 }
 
 void EngineHost::rescan_open_auctions() {

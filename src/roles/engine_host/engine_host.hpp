@@ -152,6 +152,10 @@ class EngineHost {
   /// whole audit outbox in order).
   void publish_audit(std::vector<ports::OutgoingMessage> records);
   void publish_pending_audit();
+  /// Publishes audit outbox records; with a durable topic the outbox then forgets them (waiting
+  /// for that, or not). Answers false when the publish or the awaited mark failed (the outbox
+  /// is dirty then).
+  bool send_audit(std::vector<ports::OutgoingMessage> records, bool wait_for_mark);
 
   ports::Queue& queue_;
   ports::Store& store_;

@@ -17,27 +17,13 @@
 #include "ports/blocking.hpp"
 #include "roles/auditor/auditor.hpp"
 #include "support/audit_feed.hpp"
+#include "support/run_gavel.hpp"
 
 namespace gavel::app {
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // standard output and error
-};
-
-CliRun gavel(const std::string& args) {
-  const std::string command = std::string(GAVEL_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  CliRun run;
-  char buffer[4096];
-  std::size_t read = 0;
-  while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, read);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using testing::CliRun;
+using testing::gavel;
 
 class AuditCliTest : public ::testing::Test {
  protected:
