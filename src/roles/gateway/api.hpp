@@ -158,6 +158,11 @@ class Api {
   /// 409 idempotency_key_in_use with Retry-After: the key's first bid is queued but cannot be
   /// named here (the IETF Idempotency-Key draft's answer for a request still in progress).
   Response key_in_use() const;
+  /// The bid stored under the caller's Idempotency-Key, answered as its retry gets it (202 with
+  /// its id, or with ?wait= its decision); nullopt when the store has none or does not answer.
+  asio::awaitable<std::optional<Response>> stored_bid_answer(const ports::Principal& principal,
+                                                             const std::string& idempotency_key,
+                                                             bool wait);
   /// A keyed bid the queue called a duplicate: the answer of the bid queued first, waiting
   /// for its decision up to `limit` (a retried request gets the first answer, never a bid of
   /// its own).

@@ -355,14 +355,8 @@ asio::awaitable<Response> Api::place_bid() {
 
   // A retry with the same key gets the first answer.
   if (!idempotency_key.empty()) {
-    auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
-      g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
-    });
-    if (stored && stored.value()) {
-      const auto& bid = *stored.value();
-      if (!wait) co_return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
-      co_return bid_answer(bid.id.str(),
-                           roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+    if (auto stored = co_await stored_bid_answer(principal, idempotency_key, wait.has_value())) {
+      co_return std::move(*stored);
     }
   }
 
@@ -473,15 +467,9 @@ asio::awaitable<Response> Api::place_bid() {
       }
       if (!holding) {
         // Released: the first attempt is not known here (see duplicate_bid_answer).
-        auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
-          g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
-        });
-        if (stored && stored.value()) {
-          const auto& bid = *stored.value();
-          if (!wait)
-            co_return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
-          co_return bid_answer(bid.id.str(),
-                               roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+        if (auto stored =
+                co_await stored_bid_answer(principal, idempotency_key, wait.has_value())) {
+          co_return std::move(*stored);
         }
         co_return key_in_use();
       }
@@ -521,6 +509,18 @@ asio::awaitable<Response> Api::place_bid() {
   co_return bid_answer(bid_id, *enqueued.decided);
 }
 
+asio::awaitable<std::optional<Response>> Api::stored_bid_answer(const ports::Principal& principal,
+                                                                const std::string& idempotency_key,
+                                                                bool wait) {
+  auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
+    g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
+  });
+  if (!stored || !stored.value()) co_return std::nullopt;
+  const ports::StoredBid& bid = *stored.value();
+  if (!wait) co_return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
+  co_return bid_answer(bid.id.str(), roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+}
+
 asio::awaitable<Response> Api::duplicate_bid_answer(
     const ports::Principal& principal, const std::string& idempotency_key,
     const std::string& scoped_key, const std::string& bid_id, const ports::SendReceipt& receipt,
@@ -540,21 +540,14 @@ asio::awaitable<Response> Api::duplicate_bid_answer(
       }
     }
   }
-  const auto stored_by_key = [&]() -> asio::awaitable<std::optional<ports::StoredBid>> {
-    auto stored = co_await async_call_here<std::optional<ports::StoredBid>>([&](auto done) {
-      g_.deps_.store.find_bid_by_key(principal.user_id, idempotency_key, std::move(done));
-    });
-    co_return stored ? stored.value() : std::nullopt;
-  };
-  const auto stored_answer = [&](const ports::StoredBid& bid) {
-    if (!wait) return ok(202, json::object{{"bidId", bid.id.view()}, {"status", "queued"}});
-    return bid_answer(bid.id.str(), roles::DecidedCommand{bid.id.str(), "bid", bid.decision, ""});
+  const auto stored_answer = [&] {
+    return stored_bid_answer(principal, idempotency_key, wait.has_value());
   };
 
   if (original.empty()) {
     // The queue no longer holds the first message, so it was acknowledged: decided and durable.
     g_.deps_.waiters.release_key(scoped_key);
-    if (auto stored = co_await stored_by_key()) co_return stored_answer(*stored);
+    if (auto stored = co_await stored_answer()) co_return std::move(*stored);
     // Not in the store either: the store is out of reach, or the first message left the queue
     // undecided (a purged dead letter) or on a backend that does not return bodies. Nothing
     // here names its bid, so the client retries (the dedup window ends after some minutes).
@@ -568,11 +561,11 @@ asio::awaitable<Response> Api::duplicate_bid_answer(
   g_.deps_.waiters.mark_queued(original);
   g_.deps_.waiters.rebind_key(scoped_key, bid_id, original);
   // Decided before the waiter was registered: the store has it (decisions are durable first).
-  if (auto stored = co_await stored_by_key()) {
+  if (auto stored = co_await stored_answer()) {
     g_.deps_.waiters.forget(original, waiter);
     g_.deps_.waiters.abandon(original);
     g_.deps_.waiters.release_key(scoped_key);
-    co_return stored_answer(*stored);
+    co_return std::move(*stored);
   }
   if (limit.count() > 0 && !waiter->result) {
     waiter->timer.expires_after(limit);
@@ -583,7 +576,7 @@ asio::awaitable<Response> Api::duplicate_bid_answer(
     g_.deps_.waiters.forget(original, waiter);
     // Decided by an engine that tells other gateways only through the store.
     if (limit.count() > 0) {
-      if (auto stored = co_await stored_by_key()) co_return stored_answer(*stored);
+      if (auto stored = co_await stored_answer()) co_return std::move(*stored);
     }
     if (g_.options_.ack_after_commit) {
       co_return fail(503, "decision_timeout",
