@@ -323,19 +323,12 @@ std::filesystem::path audit_log_path(const std::filesystem::path& data_dir) {
   return data_dir / "audit.db";
 }
 
-// The auction's event number from an event's id ("<auction>:<number>"); 0 when unreadable.
+// The auction's event number from an event's id; 0 when unreadable.
 std::uint64_t event_number_of(const json::object& event) {
   const auto* id = event.if_contains("id");
   if (id == nullptr || !id->is_string()) return 0;
-  const std::string_view text = id->get_string();
-  const auto colon = text.rfind(':');
-  std::uint64_t number = 0;
-  if (colon == std::string_view::npos ||
-      std::from_chars(text.data() + colon + 1, text.data() + text.size(), number).ec !=
-          std::errc{}) {
-    return 0;
-  }
-  return number;
+  const auto parsed = domain::parse_event_id(id->get_string());
+  return parsed ? parsed->second : 0;
 }
 
 // Puts the records back in decision order. The log's order is the order the auditor received

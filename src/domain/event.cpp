@@ -1,5 +1,7 @@
 #include "domain/event.hpp"
 
+#include <charconv>
+
 namespace gavel::domain {
 
 std::string_view to_string(AuctionStatus status) {
@@ -54,6 +56,17 @@ std::string_view to_string(EventType type) {
 
 std::string event_id(const Event& event) {
   return event.auction_id.str() + ":" + std::to_string(event.number);
+}
+
+std::optional<std::pair<std::string, std::uint64_t>> parse_event_id(std::string_view id) {
+  const auto colon = id.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::uint64_t number = 0;
+  const char* first = id.data() + colon + 1;
+  const char* last = id.data() + id.size();
+  const auto [end, ec] = std::from_chars(first, last, number);
+  if (ec != std::errc{} || end != last || first == last) return std::nullopt;
+  return std::pair{std::string(id.substr(0, colon)), number};
 }
 
 }  // namespace gavel::domain

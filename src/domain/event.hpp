@@ -2,8 +2,10 @@
 // What the rules decided, as values: every decision and state change becomes an Event.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "domain/ids.hpp"
 #include "domain/money.hpp"
@@ -59,5 +61,8 @@ struct Event {
 
 /// "<auctionId>:<number>": the id every consumer deduplicates on.
 std::string event_id(const Event& event);
+
+/// An event id read back: the auction id and the event's number; nullopt when it is not one.
+std::optional<std::pair<std::string, std::uint64_t>> parse_event_id(std::string_view id);
 
 }  // namespace gavel::domain

@@ -1,7 +1,6 @@
 #include "roles/gateway/topic_pumps.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 
 #include "ports/blocking.hpp"
@@ -82,20 +81,8 @@ bool RecentIds::first_time(const std::string& id) {
   return true;
 }
 
-std::optional<std::pair<std::string, std::uint64_t>> EventNumbers::split(
-    const std::string& event_id) {
-  const auto colon = event_id.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  std::uint64_t number = 0;
-  const char* first = event_id.data() + colon + 1;
-  const char* last = event_id.data() + event_id.size();
-  const auto [end, ec] = std::from_chars(first, last, number);
-  if (ec != std::errc{} || end != last || first == last) return std::nullopt;
-  return std::pair{event_id.substr(0, colon), number};
-}
-
 bool EventNumbers::gap_before(const std::string& event_id) {
-  const auto parts = split(event_id);
+  const auto parts = domain::parse_event_id(event_id);
   if (!parts) return false;
   auto [auction, number] = *parts;
   if (const auto found = last_.find(auction); found != last_.end()) {
@@ -120,7 +107,7 @@ TopicPump::Handler fan_out_events(WsHub& hub) {
       if (numbers->gap_before(delivery.message_id)) {
         // The snapshot is read when it is written, after the events queued before it, so it is
         // at least as new as they are; this event and later ones follow it.
-        if (const auto parts = EventNumbers::split(delivery.message_id);
+        if (const auto parts = domain::parse_event_id(delivery.message_id);
             parts && domain::is_valid_id(parts->first)) {
           hub.resync(domain::AuctionId{parts->first});
         }

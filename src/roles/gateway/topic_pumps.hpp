@@ -78,8 +78,6 @@ class EventNumbers {
   /// Records event `event_id` ("<auction>:<number>"); true when numbers between the last one
   /// seen of its auction and this one are missing. Malformed ids are no gap.
   bool gap_before(const std::string& event_id);
-  /// "<auction>:<number>" → (auction, number).
-  static std::optional<std::pair<std::string, std::uint64_t>> split(const std::string& event_id);
 
  private:
   std::size_t capacity_;

@@ -110,11 +110,11 @@ TEST(EventFanOut, AGapInAnAuctionsEventNumbersResyncsItsWatchersBeforeTheEvent) 
 }
 
 TEST(EventNumbers, SplitsIdsAndIgnoresMalformedOnes) {
-  EXPECT_EQ(EventNumbers::split("a:b:12"), (std::pair<std::string, std::uint64_t>{"a:b", 12}));
-  EXPECT_FALSE(EventNumbers::split("a1"));
-  EXPECT_FALSE(EventNumbers::split("a1:"));
-  EXPECT_FALSE(EventNumbers::split(":3"));
-  EXPECT_FALSE(EventNumbers::split("a1:3x"));
+  EXPECT_EQ(domain::parse_event_id("a:b:12"), (std::pair<std::string, std::uint64_t>{"a:b", 12}));
+  EXPECT_FALSE(domain::parse_event_id("a1"));
+  EXPECT_FALSE(domain::parse_event_id("a1:"));
+  EXPECT_FALSE(domain::parse_event_id(":3"));
+  EXPECT_FALSE(domain::parse_event_id("a1:3x"));
   EventNumbers numbers{1};
   EXPECT_FALSE(numbers.gap_before("junk"));
   EXPECT_FALSE(numbers.gap_before("a1:1"));
