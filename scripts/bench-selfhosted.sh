@@ -7,6 +7,7 @@
 #      is in Redis) and with ?wait= (the decision, durably committed in PostgreSQL).
 # Everything binds 127.0.0.1 on free ports in a temp dir and is stopped at the end.
 # Usage: scripts/bench-selfhosted.sh [seconds per run, default 10]
+# GAVEL_BIN=path runs another gavel binary than build/gavel (bench/http/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -16,7 +17,7 @@ bench_require bench-selfhosted "apt-get install nginx-light wrk redis-server" ng
 
 bench_work_dir
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores; ${seconds}s per run, wrk -t1 -c${connections} in all (split over the gateways)"
+echo "# $(date -u +%FT%TZ) $(nproc) cores; $gavel_bin; ${seconds}s per run, wrk -t1 -c${connections} in all (split over the gateways)"
 start_nginx
 echo "## nginx fixed 202"
 wrk_post "http://127.0.0.1:$nginx_port" /v1/auctions/x/bids none "$connections" "$seconds"

@@ -1,15 +1,19 @@
 # Shared by the scripts/bench-*.sh scripts (sourced, not run). Everything binds 127.0.0.1.
 # A script calls bench_work_dir first: it gets `work` (a temp dir) and `pids` (processes killed
 # on exit, when PostgreSQL, if one was started in $work/pg, is stopped and $work removed).
+# GAVEL_BIN names the gavel binary to run (default build/gavel), e.g. another build tree's, or a
+# copy of an older build to compare against in the same session.
+gavel_bin=${GAVEL_BIN:-build/gavel}
 
-# bench_require SCRIPT HINT TOOL...: exits 2 naming what is missing (the tools, or build/gavel).
+# bench_require SCRIPT HINT TOOL...: exits 2 naming what is missing (the tools, or the gavel
+# binary).
 bench_require() {
   local script=$1 hint=$2 tool
   shift 2
   for tool in "$@"; do
     command -v "$tool" >/dev/null || { echo "$script: $tool is missing ($hint)" >&2; exit 2; }
   done
-  [ -x build/gavel ] || { echo "$script: build/gavel is missing (scripts/build.sh)" >&2; exit 2; }
+  [ -x "$gavel_bin" ] || { echo "$script: $gavel_bin is missing (scripts/build.sh)" >&2; exit 2; }
 }
 
 bench_work_dir() {
@@ -95,7 +99,7 @@ start_redis() {
 start_postgres() {
   tests/support/postgres-server.sh start "$work/pg" >/dev/null
   postgres_url=$(cat "$work/pg/url")
-  ./build/gavel migrate --postgres-url "$postgres_url" >/dev/null
+  "$gavel_bin" migrate --postgres-url "$postgres_url" >/dev/null
 }
 
 # selfhosted_settings: the flags every selfhosted process of a run shares (sets `common`).
@@ -111,7 +115,7 @@ selfhosted_settings() {
 start() {
   local name=$1 role=$2
   shift 2
-  ./build/gavel serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 "$@" \
+  "$gavel_bin" serve "${common[@]}" --roles "$role" --node-id "$name" --http-addr 127.0.0.1:0 "$@" \
     > "$work/$name.out" 2> "$work/$name.log" &
   started_pid=$!
   roles+=($started_pid)
