@@ -49,7 +49,12 @@ Backends selfhosted(const Config& config, const ports::ClockPtr& clock) {
   if (config.redis_url.empty()) throw ConfigError("profile selfhosted needs redis-url");
   if (config.postgres_url.empty()) throw ConfigError("profile selfhosted needs postgres-url");
   Backends backends;
-  backends.queue = std::make_unique<adapters::redis::RedisQueue>(config.redis_url, "bids", clock);
+  adapters::redis::RedisQueueOptions queue_options;
+  queue_options.partitions = config.queue_partitions;
+  queue_options.lease = std::chrono::seconds(config.engine_lease_seconds);
+  queue_options.receiver = config.node_id.empty() ? "engine" : config.node_id;
+  backends.queue =
+      std::make_unique<adapters::redis::RedisQueue>(config.redis_url, "bids", clock, queue_options);
   std::vector<std::pair<std::string, adapters::redis::RedisTopic*>> topics;
   const auto open_topic = [&](const std::string& name) {
     auto topic = std::make_unique<adapters::redis::RedisTopic>(config.redis_url, name, clock);

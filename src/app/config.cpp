@@ -196,6 +196,19 @@ const std::vector<Setting>& settings() {
              parse_number<unsigned>("engine-visibility-seconds", v, 1, 3600);
        },
        [](const Config& c) { return show_number(c.engine_visibility_seconds); }},
+      {"queue-partitions",
+       "selfhosted: partitions the bid queue spreads auctions over (fixed for a queue's life)",
+       [](Config& c, const std::string& v) {
+         c.queue_partitions = parse_number<unsigned>("queue-partitions", v, 1, 1024);
+       },
+       [](const Config& c) { return show_number(c.queue_partitions); }},
+      {"engine-lease-seconds",
+       "selfhosted: a dead engine's partitions go to another engine after this (0: engines "
+       "share every partition)",
+       [](Config& c, const std::string& v) {
+         c.engine_lease_seconds = parse_number<unsigned>("engine-lease-seconds", v, 0, 3600);
+       },
+       [](const Config& c) { return show_number(c.engine_lease_seconds); }},
       {"node-id", "this process's name among others (names its topic subscriptions)",
        [](Config& c, const std::string& v) {
          if (v.empty() || v.size() > 64 ||

@@ -43,6 +43,12 @@ struct Config {
   bool demo = false;
   std::string log_level = "info";
   unsigned engine_visibility_seconds = 30;  ///< a dead engine's messages come back after this
+  /// selfhosted: partitions of the bid queue (auctions spread by a hash of their id); fixed
+  /// for the life of a queue
+  unsigned queue_partitions = 8;
+  /// selfhosted: an engine that stops renewing its partitions' leases loses them to another
+  /// after this; 0: every engine reads every partition
+  unsigned engine_lease_seconds = 10;
   std::string node_id;  ///< this process among others (subscription names); empty: host-pid  ///<
                         ///< debug logs every request, decision and notice
   // Notification channels: each is on only when its endpoint is set.

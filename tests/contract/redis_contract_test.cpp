@@ -50,8 +50,12 @@ struct RedisTopicFactory {
   void advance(domain::Duration by) { clock->advance_by(by); }
 };
 
-struct RedisQueueFactory {
+// Partitions and leases do not change what the port promises: the suite runs on one partition
+// without leases and on four with them (one receiver then holds every lease).
+template <std::size_t Partitions, int LeaseMs>
+struct RedisQueueFactoryOf {
   static constexpr bool kSimulatedTime = true;
+  static constexpr bool kOrdersAcrossKeys = Partitions == 1;
   std::shared_ptr<adapters::memory::SimulatedClock> clock =
       std::make_shared<adapters::memory::SimulatedClock>();
 
@@ -64,11 +68,15 @@ struct RedisQueueFactory {
     options.max_deliveries = config.max_deliveries;
     options.dedup_window = config.dedup_window;
     options.max_lateness = config.max_lateness;
+    options.partitions = Partitions;
+    options.lease = std::chrono::milliseconds(LeaseMs);
     return std::make_unique<redis::RedisQueue>(url, "bids", clock, options);
   }
   domain::Timestamp now() { return clock->now(); }
   void advance(domain::Duration by) { clock->advance_by(by); }
 };
+using RedisQueueFactory = RedisQueueFactoryOf<1, 0>;
+using RedisLeasedQueueFactory = RedisQueueFactoryOf<4, 10'000>;
 
 std::size_t receive_count(ports::Subscription& subscription) {
   auto got = ports::call_blocking<std::vector<ports::Delivery>>([&](auto done) {
@@ -123,5 +131,7 @@ TEST(RedisTopicHousekeeping, OnlyGatewaySubscriptionsIdleLongerThanTheLimitAreRe
 INSTANTIATE_TYPED_TEST_SUITE_P(Redis, CacheContract, ::testing::Types<RedisCacheFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Redis, TopicContract, ::testing::Types<RedisTopicFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Redis, QueueContract, ::testing::Types<RedisQueueFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(RedisLeased, QueueContract,
+                               ::testing::Types<RedisLeasedQueueFactory>);
 
 }  // namespace gavel::contract

@@ -137,19 +137,26 @@ ports::Result<void> Connection::ensure_connected() {
   return {};
 }
 
-ports::Result<Reply> Connection::command(const std::vector<std::string>& argv) {
-  if (auto connected = ensure_connected(); !connected.ok()) return connected.error();
+namespace {
+
+// An argv as hiredis takes it: pointers and lengths into the strings (which must outlive them).
+struct Argv {
+  explicit Argv(const std::vector<std::string>& argv) {
+    pointers.reserve(argv.size());
+    lengths.reserve(argv.size());
+    for (const auto& arg : argv) {
+      pointers.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+  }
+  int count() const { return static_cast<int>(pointers.size()); }
+
   std::vector<const char*> pointers;
   std::vector<size_t> lengths;
-  pointers.reserve(argv.size());
-  lengths.reserve(argv.size());
-  for (const auto& arg : argv) {
-    pointers.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), pointers.data(), lengths.data())));
-  if (!reply) return drop(argv.empty() ? "command" : argv.front());
+};
+
+// An error reply answers ErrorKind::permanent with its text, except the transient ones.
+ports::Result<Reply> checked(Reply reply) {
   if (reply->type == REDIS_REPLY_ERROR) {
     std::string text(reply->str, reply->len);
     return ports::Error{
@@ -157,6 +164,43 @@ ports::Result<Reply> Connection::command(const std::vector<std::string>& argv) {
         "redis: " + text};
   }
   return reply;
+}
+
+}  // namespace
+
+ports::Result<Reply> Connection::command(const std::vector<std::string>& argv) {
+  if (auto connected = ensure_connected(); !connected.ok()) return connected.error();
+  Argv args(argv);
+  Reply reply(static_cast<redisReply*>(
+      redisCommandArgv(context_, args.count(), args.pointers.data(), args.lengths.data())));
+  if (!reply) return drop(argv.empty() ? "command" : argv.front());
+  return checked(std::move(reply));
+}
+
+std::vector<ports::Result<Reply>> Connection::pipeline(
+    const std::vector<std::vector<std::string>>& argvs) {
+  std::vector<ports::Result<Reply>> out;
+  out.reserve(argvs.size());
+  const auto fail_rest = [&](const ports::Error& error) {
+    while (out.size() < argvs.size()) out.emplace_back(error);
+    return std::move(out);
+  };
+  if (auto connected = ensure_connected(); !connected.ok()) return fail_rest(connected.error());
+  for (const auto& argv : argvs) {
+    Argv args(argv);
+    if (redisAppendCommandArgv(context_, args.count(), args.pointers.data(), args.lengths.data()) !=
+        REDIS_OK) {
+      return fail_rest(drop("pipeline"));
+    }
+  }
+  for (std::size_t i = 0; i < argvs.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      return fail_rest(drop("pipeline"));
+    }
+    out.push_back(checked(Reply(static_cast<redisReply*>(raw))));
+  }
+  return out;
 }
 
 ports::Result<Reply> Connection::eval(const Script& script, const std::vector<std::string>& keys,
@@ -176,6 +220,37 @@ ports::Result<Reply> Connection::eval(const Script& script, const std::vector<st
     script_shas_.erase(script.source.data());  // the server forgot it: load it again
   }
   return ports::Error{ports::ErrorKind::retryable, "redis: script could not be loaded"};
+}
+
+std::vector<ports::Result<Reply>> Connection::eval_each(
+    const Script& script, const std::vector<std::vector<std::string>>& arg_lists) {
+  auto& sha = script_shas_[script.source.data()];
+  if (sha.empty()) {
+    auto loaded = command({"SCRIPT", "LOAD", std::string(script.source)});
+    if (!loaded.ok()) {
+      std::vector<ports::Result<Reply>> failed;
+      for (std::size_t i = 0; i < arg_lists.size(); ++i) failed.emplace_back(loaded.error());
+      return failed;
+    }
+    sha = reply_text(*loaded.value());
+  }
+  std::vector<std::vector<std::string>> argvs;
+  argvs.reserve(arg_lists.size());
+  for (const auto& args : arg_lists) {
+    std::vector<std::string> argv{"EVALSHA", sha, "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argvs.push_back(std::move(argv));
+  }
+  auto replies = pipeline(argvs);
+  // A server that forgot its scripts (SCRIPT FLUSH between the load and the calls) refused
+  // those calls without running them: each runs again alone, loading the script first.
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ok() && replies[i].error().message.find("NOSCRIPT") != std::string::npos) {
+      script_shas_.erase(script.source.data());
+      replies[i] = eval(script, {}, arg_lists[i]);
+    }
+  }
+  return replies;
 }
 
 ports::Result<Reply> Connection::read() {

@@ -67,6 +67,15 @@ class Connection {
   ports::Result<Reply> eval(const Script& script, const std::vector<std::string>& keys,
                             const std::vector<std::string>& args);
 
+  /// Sends every command at once, then reads the replies: one round trip for all. Answers one
+  /// result per command, in order; after an I/O error the rest fail retryable (the commands
+  /// already sent may have run).
+  std::vector<ports::Result<Reply>> pipeline(const std::vector<std::vector<std::string>>& argvs);
+
+  /// Runs `script` (without KEYS) once per ARGV list, pipelined.
+  std::vector<ports::Result<Reply>> eval_each(
+      const Script& script, const std::vector<std::vector<std::string>>& arg_lists);
+
   /// Reads the next reply the server pushes (after SUBSCRIBE), waiting up to the command
   /// timeout (for ever if zero).
   ports::Result<Reply> read();
