@@ -8,13 +8,22 @@
 # what fits under that limit, and each `gavel load` client (limited the same way) its own
 # gateway and source addresses (127.0.<n>.x), so the client side never runs out of ports.
 # Everything binds 127.0.0.1 (or 127.0.x.y) and is stopped at the end.
+# With `embedded` as third argument it measures one embedded `gavel serve` (every role in one
+# process, no Redis or PostgreSQL) instead, so TOTAL must fit in one process.
+# GAVEL_BIN=path runs another gavel binary than build/gavel (bench/http/lib.sh).
 # Usage: scripts/bench-idle-ws.sh [total, default 100000] [seconds to hold, default 60]
+#        [selfhosted (default) | embedded]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-100000}
 hold=${2:-60}
+profile=${3:-selfhosted}
 source bench/http/lib.sh
-bench_require bench-idle-ws "scripts/setup.sh" redis-server redis-cli curl
+case "$profile" in
+  selfhosted) bench_require bench-idle-ws "scripts/setup.sh" redis-server redis-cli curl ;;
+  embedded) bench_require bench-idle-ws "scripts/setup.sh" curl ;;
+  *) echo "bench-idle-ws: the profile is selfhosted or embedded, not '$profile'" >&2; exit 2 ;;
+esac
 
 ulimit -n "$(ulimit -Hn)"
 fd_limit=$(ulimit -n)
@@ -23,22 +32,33 @@ per_process=$((fd_limit - 512))
 gateways=$(((total + per_process - 1) / per_process))
 per_gateway=$(((total + gateways - 1) / gateways))
 
+if [ "$profile" = embedded ] && [ "$gateways" -gt 1 ]; then
+  echo "bench-idle-ws: one embedded process holds at most $per_process sockets here" >&2
+  exit 2
+fi
+
 bench_work_dir
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); open-file limit $fd_limit per process"
-echo "## $total idle WebSockets over $gateways selfhosted gateway(s) of $per_gateway, held ${hold}s"
-start_redis no
-start_postgres
-selfhosted_settings
-
-start engine-1 engine
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); open-file limit $fd_limit per process; $gavel_bin"
+echo "## $total idle WebSockets over $gateways $profile gateway(s) of $per_gateway, held ${hold}s"
 gateway_pids=()
 gateway_ports=()
-for i in $(seq "$gateways"); do
-  start "gateway-$i" gateway --max-connections "$per_gateway"
+if [ "$profile" = embedded ]; then
+  common=(--data-dir "$work/data" --rate-per-second 0)
+  start gateway-1 gateway,engine,notifier,auditor --max-connections "$per_gateway"
   gateway_pids+=("$started_pid")
   gateway_ports+=("$started_port")
-done
+else
+  start_redis no
+  start_postgres
+  selfhosted_settings
+  start engine-1 engine
+  for i in $(seq "$gateways"); do
+    start "gateway-$i" gateway --max-connections "$per_gateway"
+    gateway_pids+=("$started_pid")
+    gateway_ports+=("$started_port")
+  done
+fi
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=()
 for pid in "${gateway_pids[@]}"; do before+=("$(rss "$pid")"); done
@@ -47,7 +67,7 @@ started=$(date +%s%N)
 elapsed() { echo $(( ($(date +%s%N) - started) / 1000000000 )); }  # whole seconds since start
 loads=()
 for i in $(seq "$gateways"); do
-  ./build/gavel load --target "127.0.0.1:${gateway_ports[$((i - 1))]}" --idle-watchers "$per_gateway" \
+  "$gavel_bin" load --target "127.0.0.1:${gateway_ports[$((i - 1))]}" --idle-watchers "$per_gateway" \
     --hold "$hold" --threads 1 --source-addresses "127.0.$i.1,127.0.$i.2" \
     > "$work/load-$i.out" 2> "$work/load-$i.err" &
   loads+=($!)

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import {
   GAVEL_BINARY, haveSelfhostedServers, makeTempDir, redisCli, removeTempDir, sleep, startSelfhostedBackends,
   startServer, stopSelfhostedBackends, uid, wsRoundTrip,
@@ -216,6 +217,64 @@ describe('refusals and bad messages', () => {
     client.send(JSON.stringify({ op: 'subscribe', auctions: ['x'.repeat(5000)] }));
     const closed = await client.waitForClose(5_000);
     assert.equal(closed.code, 1009);
+  });
+
+  test('a socket watches at most 100 auctions; an unsubscribe frees a place', async () => {
+    const client = await open({});
+    const ids = Array.from({ length: 100 }, (_, i) => `limit-${i}`);
+    client.subscribe(...ids);
+    await client.waitFor((m) => m.type === 'snapshot' && m.auctionId === 'limit-99');
+    // Watching one already watched again is no new subscription; one more is refused.
+    client.subscribe('limit-0');
+    await client.waitFor((m) => m.type === 'snapshot' && m.auctionId === 'limit-0', 5_000, { from: 100 });
+    let from = client.messages.length;
+    client.subscribe('limit-100');
+    const refused = await client.waitFor((m) => m.type === 'error', 5_000, { from });
+    assert.equal(refused.error.code, 'too_many_subscriptions');
+    client.send({ op: 'unsubscribe', auctions: ['limit-7'] });
+    from = client.messages.length;
+    client.subscribe('limit-100');
+    const snap = await client.waitFor((m) => m.type === 'snapshot' || m.type === 'error', 5_000, { from });
+    assert.equal(snap.type, 'snapshot');
+    assert.equal(snap.auctionId, 'limit-100');
+  });
+});
+
+// The gateway pings a quiet socket at half the idle timeout and drops one that stays silent
+// (answers no ping) for the whole timeout.
+describe('keep-alive pings and the idle timeout', () => {
+  let quick;
+
+  before(async () => {
+    quick = await startServer({ args: ['--idle-timeout-seconds', '2'] });
+  });
+
+  after(async () => {
+    await quick?.cleanup();
+  });
+
+  test('a socket that answers pings stays open past the idle timeout; a silent one is closed', async () => {
+    const live = await quick.openWs({});
+    let pings = 0;
+    live.socket.on('ping', () => ++pings);
+    const silent = new WebSocket(`ws://127.0.0.1:${quick.port}/v1/ws`, { autoPong: false });
+    const silentClosed = new Promise((resolve) => silent.on('close', resolve));
+    silent.on('error', () => {});
+    try {
+      await sleep(4_500);
+      assert.ok(pings >= 2, `pings seen: ${pings}`);
+      assert.equal(live.closeInfo, null);
+      live.subscribe('still-here');
+      const snap = await live.waitFor((m) => m.type === 'snapshot');
+      assert.equal(snap.auctionId, 'still-here');
+      await Promise.race([
+        silentClosed,
+        sleep(3_000).then(() => assert.fail('the silent socket is still open')),
+      ]);
+    } finally {
+      live.terminate();
+      silent.terminate();
+    }
   });
 });
 

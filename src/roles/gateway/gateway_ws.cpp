@@ -1,4 +1,5 @@
 // WebSocket sessions: subscribe, snapshots, events with seq, conflation, close on drain.
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -74,23 +75,26 @@ void Gateway::start_websocket(beast::tcp_stream stream, Request request) {
                                      asio::redirect_error(asio::use_awaitable, ec));
           co_return;
         }
-        auto session = std::make_shared<WsSession>(*this, std::move(stream), user_id);
+        // The socket alone goes on: Beast's websocket stream keeps its own timer for the
+        // handshake, pings and idle timeout, so the tcp_stream's three timers would be idle
+        // weight (about 1 KB per socket).
+        auto session = std::make_shared<WsSession>(*this, stream.release_socket(), user_id);
         {
           std::lock_guard lock{sessions_mutex_};
           std::erase_if(ws_sessions_, [](const auto& weak) { return weak.expired(); });
           ws_sessions_.push_back(session);
         }
         co_await session->run(std::move(request));
+        // Done here: the session goes on in its read and write handlers, without this frame.
       },
       asio::detached);
 }
 
-WsSession::WsSession(Gateway& gateway, beast::tcp_stream stream, std::string user_id)
-    : gateway_(gateway), ws_(std::move(stream)), user_id_(std::move(user_id)) {}
+WsSession::WsSession(Gateway& gateway, asio::ip::tcp::socket socket, std::string user_id)
+    : gateway_(gateway), ws_(std::move(socket)), user_id_(std::move(user_id)) {}
 
 asio::awaitable<void> WsSession::run(Request request) {
   const auto& limits = gateway_.options_.limits;
-  beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout timeouts =
       websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.idle_timeout = limits.idle_timeout;  // pings at half of it; a silent peer is dropped
@@ -101,36 +105,45 @@ asio::awaitable<void> WsSession::run(Request request) {
   ws_.auto_fragment(false);
   boost::system::error_code ec;
   co_await ws_.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
-  request = Request{};  // the upgrade's headers are not needed any more: free them
   if (ec) co_return;
-  auto self = shared_from_this();
-  gateway_.deps_.hub.add_user(self, user_id_);
+  gateway_.deps_.hub.add_user(shared_from_this(), user_id_);
   start_writer();  // anything queued before the accept completed
-  co_await read_loop();
-  closed_ = true;
-  gateway_.deps_.hub.remove(this, user_id_);
+  read_next();
 }
 
-asio::awaitable<void> WsSession::read_loop() {
-  // Read in small pieces: an idle subscriber then holds a read buffer of a few hundred bytes
-  // instead of a whole frame's worth (memory per connection, docs/benchmarks.md). Messages are
-  // still limited as a whole by read_message_max.
-  constexpr std::size_t kReadPiece = 256;
-  beast::flat_buffer buffer;
-  for (;;) {
-    boost::system::error_code ec;
-    co_await ws_.async_read_some(buffer, kReadPiece, asio::redirect_error(asio::use_awaitable, ec));
+void WsSession::read_next() {
+  // A completion handler rather than a coroutine: an idle subscriber then holds one pending
+  // read (Beast's operation state, holding `self`) instead of a chain of coroutine frames, about
+  // 2 KB per socket (docs/benchmarks.md). Small pieces: Beast prepares the buffer before it
+  // waits, so the piece is what an idle socket holds; messages are still limited as a whole by
+  // read_message_max.
+  constexpr std::size_t kReadPiece = 64;
+  ws_.async_read_some(read_buffer_, kReadPiece,
+                      [self = shared_from_this()](const boost::system::error_code& ec,
+                                                  std::size_t /*bytes*/) { self->on_read(ec); });
+}
+
+void WsSession::on_read(const boost::system::error_code& ec) {
+  if (ec) {
     if (ec == websocket::error::message_too_big) {
       send_error("message_too_large",
                  "messages are limited to " +
                      std::to_string(gateway_.options_.limits.ws_max_message_bytes) + " bytes");
-      co_return;
     }
-    if (ec) co_return;
-    if (!ws_.is_message_done()) continue;
-    handle_text(beast::buffers_to_string(buffer.data()));
-    buffer.consume(buffer.size());
+    closed_ = true;
+    gateway_.deps_.hub.remove(this, user_id_, subscribed_);
+    return;
   }
+  if (ws_.is_message_done()) {
+    handle_text(beast::buffers_to_string(read_buffer_.data()));
+    read_buffer_.consume(read_buffer_.size());
+    read_buffer_.shrink_to_fit();  // a long message does not leave a long buffer behind
+  }
+  read_next();
+}
+
+bool WsSession::watches(const domain::AuctionId& auction_id) const {
+  return std::find(subscribed_.begin(), subscribed_.end(), auction_id) != subscribed_.end();
 }
 
 void WsSession::handle_text(const std::string& text) {
@@ -173,18 +186,22 @@ void WsSession::handle_text(const std::string& text) {
   for (const json::value& id_value : auctions->get_array()) {
     const domain::AuctionId id{std::string_view{id_value.get_string()}};
     if (name == "unsubscribe") {
-      subscribed_.erase(id);
-      gateway_.deps_.hub.unsubscribe(this, id);
+      if (const auto it = std::find(subscribed_.begin(), subscribed_.end(), id);
+          it != subscribed_.end()) {
+        subscribed_.erase(it);
+        gateway_.deps_.hub.unsubscribe(this, id);
+      }
       continue;
     }
-    if (name == "subscribe" && !subscribed_.contains(id)) {
-      if (!gateway_.deps_.hub.subscribe(self, id)) {
+    if (name == "subscribe" && !watches(id)) {
+      if (subscribed_.size() >= WsHub::kMaxSubscriptions) {
         send_error(
             "too_many_subscriptions",
             "a socket watches at most " + std::to_string(WsHub::kMaxSubscriptions) + " auctions");
         return;
       }
-      subscribed_.insert(id);
+      gateway_.deps_.hub.subscribe(self, id);
+      subscribed_.push_back(id);
     }
     enqueue({nullptr, id});  // the snapshot comes first, then the events
   }
@@ -201,7 +218,7 @@ void WsSession::deliver(std::shared_ptr<const std::string> message,
   asio::post(ws_.get_executor(),
              [self = shared_from_this(), message = std::move(message), auction_id]() mutable {
                // A snapshot request (a resync) for an auction unsubscribed meanwhile is moot.
-               if (message == nullptr && !self->subscribed_.contains(auction_id)) return;
+               if (message == nullptr && !self->watches(auction_id)) return;
                self->enqueue({std::move(message), auction_id});
              });
 }
@@ -212,7 +229,7 @@ void WsSession::enqueue(Outgoing outgoing) {
     conflate();
     if (outgoing.message == nullptr || outgoing.snapshot_of.empty()) return;
     // An event of a watched auction is covered by the snapshot just queued.
-    if (subscribed_.contains(outgoing.snapshot_of)) return;
+    if (watches(outgoing.snapshot_of)) return;
   }
   queue_.push_back(std::move(outgoing));
   start_writer();

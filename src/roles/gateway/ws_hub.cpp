@@ -29,22 +29,14 @@ std::vector<std::shared_ptr<WsClient>> lock_all(std::vector<std::weak_ptr<WsClie
 
 }  // namespace
 
-bool WsHub::subscribe(const std::shared_ptr<WsClient>& client,
+void WsHub::subscribe(const std::shared_ptr<WsClient>& client,
                       const domain::AuctionId& auction_id) {
   std::lock_guard lock{mutex_};
-  auto& mine = subscriptions_[client.get()];
-  if (mine.contains(auction_id)) return true;
-  if (mine.size() >= kMaxSubscriptions) return false;
-  mine.insert(auction_id);
   watchers_[auction_id].push_back(client);
-  return true;
 }
 
 void WsHub::unsubscribe(const WsClient* client, const domain::AuctionId& auction_id) {
   std::lock_guard lock{mutex_};
-  if (auto mine = subscriptions_.find(client); mine != subscriptions_.end()) {
-    mine->second.erase(auction_id);
-  }
   if (auto it = watchers_.find(auction_id); it != watchers_.end()) {
     std::erase_if(it->second, [&](const std::weak_ptr<WsClient>& weak) {
       auto locked = weak.lock();
@@ -61,15 +53,11 @@ void WsHub::add_user(const std::shared_ptr<WsClient>& client, const std::string&
   users_[user_id].push_back(client);
 }
 
-void WsHub::remove(const WsClient* client, const std::string& user_id) {
+void WsHub::remove(const WsClient* client, const std::string& user_id,
+                   std::span<const domain::AuctionId> watched) {
   --connections_;
-  std::unordered_set<domain::AuctionId> watched;
   {
     std::lock_guard lock{mutex_};
-    if (auto mine = subscriptions_.find(client); mine != subscriptions_.end()) {
-      watched = std::move(mine->second);
-      subscriptions_.erase(mine);
-    }
     if (auto it = users_.find(user_id); it != users_.end()) {
       std::erase_if(it->second, [&](const std::weak_ptr<WsClient>& weak) {
         auto locked = weak.lock();

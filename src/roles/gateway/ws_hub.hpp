@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "domain/ids.hpp"
@@ -31,18 +31,23 @@ class WsClient {
   void resync(const domain::AuctionId& auction_id) { deliver(nullptr, auction_id); }
 };
 
+/// The hub keeps only the index from auctions to their watchers: each socket keeps the list of
+/// what it watches (and enforces kMaxSubscriptions), so the hub holds no second copy of it per
+/// socket (memory per idle subscriber, docs/benchmarks.md).
 class WsHub {
  public:
-  /// Limits per socket.
+  /// Limits per socket (enforced by the socket, which knows what it watches).
   static constexpr std::size_t kMaxSubscriptions = 100;
 
-  /// Returns false when the client already watches kMaxSubscriptions auctions.
-  bool subscribe(const std::shared_ptr<WsClient>& client, const domain::AuctionId& auction_id);
+  /// `client` watches `auction_id` from now on. Precondition: it does not already (the
+  /// client checks its own list).
+  void subscribe(const std::shared_ptr<WsClient>& client, const domain::AuctionId& auction_id);
   void unsubscribe(const WsClient* client, const domain::AuctionId& auction_id);
   /// Registers a socket of an authenticated user, for their own notices.
   void add_user(const std::shared_ptr<WsClient>& client, const std::string& user_id);
-  /// Forgets a closed socket everywhere.
-  void remove(const WsClient* client, const std::string& user_id);
+  /// Forgets a closed socket everywhere: its user's sockets, and the auctions it watched.
+  void remove(const WsClient* client, const std::string& user_id,
+              std::span<const domain::AuctionId> watched);
 
   /// Fans out one event (its JSON as published on the topic) to the auction's watchers. The
   /// users' own notices come from the notifier, through push().
@@ -67,7 +72,6 @@ class WsHub {
  private:
   mutable std::mutex mutex_;
   std::unordered_map<domain::AuctionId, std::vector<std::weak_ptr<WsClient>>> watchers_;
-  std::unordered_map<const WsClient*, std::unordered_set<domain::AuctionId>> subscriptions_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<WsClient>>> users_;
   std::atomic<std::size_t> connections_{0};
   std::atomic<std::uint64_t> messages_{0};
