@@ -16,6 +16,7 @@ const skip = !haveSelfhostedServers() && !process.env.CI ? 'redis-server or Post
 
 // A dead engine's messages go to another after this; a store outage spends one delivery per
 // this long (5 before a dead letter), so the 20 s outage below must fit in fewer.
+const LEASE_SECONDS = 3;
 const VISIBILITY_SECONDS = 8;
 let state;
 let redisUrl;
@@ -27,7 +28,9 @@ function selfhosted(role, name, secret) {
     args: ['--profile', 'selfhosted', '--redis-url', redisUrl, '--postgres-url', postgresUrl,
       '--roles', role, '--node-id', name, '--dev-secret', secret, '--rate-per-second', '0',
       // A dead engine's messages go to the other one after this long.
-      '--engine-visibility-seconds', String(VISIBILITY_SECONDS)],
+      '--engine-visibility-seconds', String(VISIBILITY_SECONDS),
+      // A dead engine's partitions go to the other one after this long (the lease).
+      '--engine-lease-seconds', String(LEASE_SECONDS)],
   });
 }
 
@@ -186,9 +189,9 @@ describe('selfhosted: two gateways, two engines', { skip }, () => {
       i, user: i % 6, auction: auctions[i % auctions.length], amount: 1000 + Math.floor(i / auctions.length) * 100, key: uid(`k${i}`),
     }));
     // Midway PostgreSQL is frozen, so the engines hang in a commit with batches in flight;
-    // engine-1 is killed there and PostgreSQL thawed. Engine-1's batches (committed or not,
-    // never acknowledged) come back to engine-2 after the visibility timeout, and each bid is
-    // decided once: a committed one is recognised, an uncommitted one judged.
+    // engine-1 is killed there and PostgreSQL thawed. When engine-1's leases lapse, engine-2
+    // takes its partitions and its batches in flight (committed or not, never acknowledged),
+    // and each bid is decided once: a committed one is recognised, an uncommitted one judged.
     const killAt = 90;
     let frozen = [];
     const answers = await mapLimit(plan, 12, async (bid) => {

@@ -24,6 +24,7 @@ import {
 const skip = !haveSelfhostedServers() && !process.env.CI ? 'redis-server or PostgreSQL is not installed (scripts/setup.sh)' : false;
 
 // A dead engine's (or a lost ack's) messages come back after this long.
+const LEASE_SECONDS = 3;
 const VISIBILITY_SECONDS = 8;
 // The engines' open-auction rescan (serve.cpp: every 5 s in the selfhosted profile) puts the
 // store's views back in the cache; allow two of them and some slack.
@@ -41,7 +42,9 @@ function selfhosted(role, name) {
   return startServer({
     args: ['--profile', 'selfhosted', '--redis-url', redisUrl, '--postgres-url', postgresUrl,
       '--roles', role, '--node-id', name, '--dev-secret', secret, '--rate-per-second', '0',
-      '--engine-visibility-seconds', String(VISIBILITY_SECONDS)],
+      '--engine-visibility-seconds', String(VISIBILITY_SECONDS),
+      // A dead engine's partitions go to the other one after this long (the lease).
+      '--engine-lease-seconds', String(LEASE_SECONDS)],
   });
 }
 
