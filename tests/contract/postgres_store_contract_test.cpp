@@ -267,6 +267,42 @@ TEST_F(PostgresStoreTest, QueuedCommitsShareATransactionButEachIsAllOrNothing) {
   EXPECT_EQ(get_auction(store, "taken")->state.price, domain::Amount{1000});
 }
 
+// A batch's bids, events and audit records go as one array per column (ColumnArrays): text
+// that means something in an array literal must come back as it went in, and a row repeated
+// within one batch is stored once (the first).
+TEST_F(PostgresStoreTest, TextThatLooksLikeArraySyntaxRoundTripsThroughABatch) {
+  PostgresStore store(database_->url());
+  const std::vector<std::string> awkward{"",        "NULL",        "null",        "a,b",
+                                         "{x}",     "q\"uote\"",   "back\\slash", " spaced ",
+                                         "\\\"{,}", "ünïcode — ✓", "\n\t"};
+  ports::CommitBatch batch{{StoreSamples::write("a1", 0, 1)}, {}, {}};
+  for (std::size_t i = 0; i < awkward.size(); ++i) {
+    auto bid = StoreSamples::bid("b" + std::to_string(i), "a1", i + 1);
+    bid.idempotency_key = awkward[i];
+    if (i % 2 == 0) bid.max_amount.reset();
+    batch.bids.push_back(bid);
+    batch.events.push_back(StoreSamples::event("a1", i + 1, awkward[i]));
+    batch.audit.push_back({"a1", "k" + std::to_string(i), StoreSamples::t0(), awkward[i]});
+  }
+  batch.bids.push_back(StoreSamples::bid("b0", "a1", 99, 7777));  // a repeat: the first stays
+  ASSERT_EQ(describe(commit(store, batch)), "ok");
+  for (std::size_t i = 0; i < awkward.size(); ++i) {
+    auto stored = await<std::optional<ports::StoredBid>>(
+        [&](auto done) { store.get_bid(batch.bids[i].id, done); });
+    ASSERT_TRUE(stored.ok() && stored.value().has_value()) << i;
+    EXPECT_EQ(*stored.value(), batch.bids[i]) << i;
+  }
+  auto events =
+      await<std::vector<domain::Event>>([&](auto done) { store.pending_events(100, done); });
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events.value(), batch.events);
+  auto audit = await<std::vector<ports::OutgoingMessage>>(
+      [&](auto done) { store.pending_audit(100, done); });
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit.value().size(), awkward.size());
+  for (std::size_t i = 0; i < awkward.size(); ++i) EXPECT_EQ(audit.value()[i].body, awkward[i]);
+}
+
 TEST_F(PostgresStoreTest, AStaleSeqNamesBothSeqs) {
   PostgresStore store(database_->url());
   ASSERT_EQ(describe(commit(store, {{StoreSamples::write("a1", 0, 3)}, {}, {}})), "ok");

@@ -41,6 +41,16 @@ ResultPtr checked(PGconn* connection, PGresult* raw) {
   throw result_error(connection, result.get());
 }
 
+// One element of an array literal, quoted, with " and \ escaped.
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
 }  // namespace
 
 PgError result_error(PGconn* connection, const PGresult* result) {
@@ -97,6 +107,65 @@ const char* const* Params::values() const {
     pointers_[i] = null_[i] != 0 ? nullptr : values_[i].data();
   }
   return pointers_.data();
+}
+
+// --- ColumnArrays ------------------------------------------------------------------------
+
+void ColumnArrays::append(int index, std::string_view element, bool quote) {
+  const auto slot = static_cast<std::size_t>(index - 1);
+  if (slot >= columns_.size()) columns_.resize(slot + 1, "{");
+  std::string& column = columns_[slot];
+  if (column.size() > 1) column += ',';
+  if (quote) {
+    append_quoted(column, element);
+  } else {
+    column += element;
+  }
+}
+
+void ColumnArrays::bind(int index, std::int64_t value) {
+  append(index, std::to_string(value), false);
+}
+
+void ColumnArrays::bind(int index, std::optional<std::int64_t> value) {
+  if (value) {
+    bind(index, *value);
+  } else {
+    append(index, "NULL", false);
+  }
+}
+
+void ColumnArrays::bind(int index, std::string_view text) {
+  append(index, text, true);
+}
+
+void ColumnArrays::bind_blob(int index, const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text = "\\x";
+  text.reserve(2 + bytes.size() * 2);
+  for (const std::uint8_t byte : bytes) {
+    text += kHex[byte >> 4];
+    text += kHex[byte & 0x0f];
+  }
+  append(index, text, true);
+}
+
+std::string ColumnArrays::select_rows(std::initializer_list<std::string_view> types) {
+  std::string out = "SELECT * FROM unnest(";
+  int index = 0;
+  for (const std::string_view type : types) {
+    ++index;
+    out += (index > 1 ? ", $" : "$") + std::to_string(index) + "::" + std::string(type) + "[]";
+  }
+  return out + ")";
+}
+
+Params ColumnArrays::params() const {
+  postgres::Params params;
+  for (std::size_t column = 0; column < columns_.size(); ++column) {
+    params.bind(static_cast<int>(column) + 1, std::string_view(columns_[column] + "}"));
+  }
+  return params;
 }
 
 // --- ResultRow ---------------------------------------------------------------------------
@@ -206,6 +275,12 @@ ResultPtr Connection::exec_prepared(const char* name, const Params& params) {
                                 params.lengths(), params.formats(), 0));
 }
 
+ResultPtr Connection::exec_params(const std::string& sql, const Params& params) {
+  return checked(connection_.get(),
+                 PQexecParams(connection_.get(), sql.c_str(), params.size(), nullptr,
+                              params.values(), params.lengths(), params.formats(), 0));
+}
+
 // --- errors ------------------------------------------------------------------------------
 
 ports::Error to_port_error(const PgError& error) {
@@ -260,12 +335,7 @@ std::string text_array(const std::vector<std::string>& items) {
   std::string out = "{";
   for (const auto& item : items) {
     if (out.size() > 1) out += ',';
-    out += '"';
-    for (const char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+    append_quoted(out, item);
   }
   return out + "}";
 }

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -96,6 +97,31 @@ auto read_rows(const PGresult* result, Read read) {
   return values;
 }
 
+/// The parameters of a statement that writes many rows at once: parameter i holds column i's
+/// values, one element per row, as an array literal to cast with ::<type>[] (unnest them). The
+/// record code binds a row at a time, as for a one-row statement, so that the column order and
+/// encoding stay in one place. Elements are text; NULL is NULL; a blob is bytea in hex.
+class ColumnArrays final : public sql::Params {
+ public:
+  void bind(int index, std::int64_t value) override;
+  void bind(int index, std::optional<std::int64_t> value) override;
+  void bind(int index, std::string_view text) override;
+  void bind_blob(int index, const std::vector<std::uint8_t>& bytes) override;
+
+  /// Whether no row was bound.
+  bool empty() const { return columns_.empty(); }
+  /// The statement's parameters: column i as $i. (Params here would name the base class.)
+  postgres::Params params() const;
+  /// "SELECT * FROM unnest($1::<type 1>[], ...)": the rows of parameters made by params(),
+  /// with the columns' types in order.
+  static std::string select_rows(std::initializer_list<std::string_view> types);
+
+ private:
+  void append(int index, std::string_view element, bool quote);
+
+  std::vector<std::string> columns_;  // each an array literal without its closing brace
+};
+
 /// A named statement, prepared once per connection (and again after a reconnect).
 struct PreparedStatement {
   const char* name;
@@ -126,6 +152,11 @@ class Connection {
   ResultPtr exec(const std::string& sql);
   /// Runs a prepared statement; answers its result. Throws PgError.
   ResultPtr exec_prepared(const char* name, const Params& params);
+  /// Runs `sql` with `params`, planned for these values on every call. For a lookup by a list
+  /// of keys (= ANY($1)) in a table that grows: a prepared statement switches to a generic plan
+  /// after five runs, and one made while the table was small scans it whole, for as long as the
+  /// connection lives. Throws PgError.
+  ResultPtr exec_params(const std::string& sql, const Params& params);
 
  private:
   struct ConnDeleter {

@@ -17,7 +17,6 @@ namespace {
 
 using sql::kAuctionColumnCount;
 using sql::kAuctionColumns;
-using sql::kBidColumnCount;
 using sql::kBidColumns;
 using sql::kEventColumns;
 
@@ -41,12 +40,20 @@ std::string fenced(const std::string& write) {
 
 constexpr const char* kCreateAuction = "gavel_create_auction";
 constexpr const char* kUpdateAuction = "gavel_update_auction";
-constexpr const char* kInsertBid = "gavel_insert_bid";
-constexpr const char* kInsertEvent = "gavel_insert_event";
-constexpr const char* kMarkPublished = "gavel_mark_published";
+constexpr const char* kInsertBids = "gavel_insert_bids";
+constexpr const char* kInsertEvents = "gavel_insert_events";
 constexpr const char* kInsertAudit = "gavel_insert_audit";
-constexpr const char* kDeleteAudit = "gavel_delete_audit";
 
+// By event id and by key, planned per call (Connection::exec_params): outbox keeps every event
+// and audit_outbox fills up with dead rows between vacuums, so a generic plan made while they
+// were small would scan them whole on every call.
+constexpr const char* kMarkPublished =
+    "UPDATE outbox SET published = true WHERE event_id = ANY($1::text[]) AND NOT published";
+constexpr const char* kDeleteAudit = "DELETE FROM audit_outbox WHERE key = ANY($1::text[])";
+
+// A batch's bids, events and audit records go as one statement each (ColumnArrays: one array
+// per column), not one per row: a row costs the server far less than a statement. unnest keeps
+// the arrays' order, which is the order of storing (bids.stored, outbox.position).
 std::vector<PreparedStatement> write_statements() {
   const std::string auctions(kAuctionColumns);
   return {
@@ -57,16 +64,20 @@ std::vector<PreparedStatement> write_statements() {
       {kUpdateAuction,
        fenced("UPDATE auctions SET (" + auctions + ") = (" + placeholders(kAuctionColumnCount) +
               ") WHERE id = $1 AND seq = $26 AND events = $27")},
-      {kInsertBid, std::string("INSERT INTO bids (") + kBidColumns + ") VALUES (" +
-                       placeholders(kBidColumnCount) + ") ON CONFLICT (id) DO NOTHING"},
-      {kInsertEvent, std::string("INSERT INTO outbox (") + kEventColumns + ") VALUES (" +
-                         placeholders(sql::kEventColumnCount) +
-                         ") ON CONFLICT (event_id) DO NOTHING"},
-      {kMarkPublished,
-       "UPDATE outbox SET published = true WHERE event_id = ANY($1::text[]) AND NOT published"},
-      {kInsertAudit, std::string("INSERT INTO audit_outbox (") + sql::kAuditOutboxColumns +
-                         ") VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING"},
-      {kDeleteAudit, "DELETE FROM audit_outbox WHERE key = ANY($1::text[])"},
+      {kInsertBids, std::string("INSERT INTO bids (") + kBidColumns + ") " +
+                        ColumnArrays::select_rows({"text", "text", "bigint", "text", "bigint",
+                                                   "bigint", "bigint", "boolean", "text", "boolean",
+                                                   "bigint", "bigint", "bigint", "text"}) +
+                        " ON CONFLICT (id) DO NOTHING"},
+      {kInsertEvents,
+       std::string("INSERT INTO outbox (") + kEventColumns + ") " +
+           ColumnArrays::select_rows({"text", "text", "text", "bigint", "bigint", "bigint", "text",
+                                      "text", "bigint", "bigint", "text", "text", "bigint", "text",
+                                      "bigint", "text", "text"}) +
+           " ON CONFLICT (event_id) DO NOTHING"},
+      {kInsertAudit, std::string("INSERT INTO audit_outbox (") + sql::kAuditOutboxColumns + ") " +
+                         ColumnArrays::select_rows({"text", "text", "bigint", "text"}) +
+                         " ON CONFLICT (key) DO NOTHING"},
   };
 }
 
@@ -126,6 +137,17 @@ void send(PGconn* connection, const char* name, const Params& params) {
   }
 }
 
+// One statement for all of `rows`, each bound by `bind` (a record function of adapters/sql).
+template <typename Row, typename Bind>
+void send_rows(PGconn* connection, const char* name, const std::vector<Row>& rows, Bind bind,
+               std::size_t job, std::vector<Sent>& sent) {
+  if (rows.empty()) return;
+  ColumnArrays columns;
+  for (const Row& row : rows) bind(columns, row);
+  send(connection, name, columns.params());
+  sent.push_back({job, nullptr});
+}
+
 void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t job,
                 std::vector<Sent>& sent) {
   for (const auto& write : batch.auctions) {
@@ -139,33 +161,22 @@ void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t
     send(connection, create ? kCreateAuction : kUpdateAuction, params);
     sent.push_back({job, &write});
   }
-  for (const auto& bid : batch.bids) {
-    Params params;
-    sql::bind_bid(params, bid);
-    send(connection, kInsertBid, params);
-    sent.push_back({job, nullptr});
-  }
-  for (const auto& event : batch.events) {
-    Params params;
-    sql::bind_event(params, event);
-    send(connection, kInsertEvent, params);
-    sent.push_back({job, nullptr});
-  }
-  for (const auto& record : batch.audit) {
-    Params params;
-    sql::bind_audit_outbox(params, record);
-    send(connection, kInsertAudit, params);
-    sent.push_back({job, nullptr});
-  }
+  send_rows(connection, kInsertBids, batch.bids, sql::bind_bid, job, sent);
+  send_rows(connection, kInsertEvents, batch.events, sql::bind_event, job, sent);
+  send_rows(connection, kInsertAudit, batch.audit, sql::bind_audit_outbox, job, sent);
 }
 
-// One statement for a list of ids (event ids to mark published, audit keys to forget).
-void send_ids(PGconn* connection, const char* name, const std::vector<std::string>& ids,
+// One statement for a list of ids (event ids to mark published, audit keys to forget), planned
+// for them (see kMarkPublished).
+void send_ids(PGconn* connection, const char* sql, const std::vector<std::string>& ids,
               std::size_t job, std::vector<Sent>& sent) {
   if (ids.empty()) return;
   Params params;
   params.bind(1, std::string_view(text_array(ids)));
-  send(connection, name, params);
+  if (PQsendQueryParams(connection, sql, params.size(), nullptr, params.values(), params.lengths(),
+                        params.formats(), 0) == 0) {
+    throw result_error(connection, nullptr);
+  }
   sent.push_back({job, nullptr});
 }
 
