@@ -894,6 +894,7 @@ class RedisQueue::Impl final : public AdapterCore {
     }
     const auto deliver = [&](std::size_t partition, const std::vector<Placed>& placed) {
       std::vector<const ports::OutgoingMessage*> messages;
+      messages.reserve(placed.size());
       for (const auto& at : placed) messages.push_back(&batch[at.pending].messages[at.index]);
       auto sent = send_now(connection, partition, messages);
       if (sent.ok()) {
