@@ -11,7 +11,6 @@
 
 #include "ports/wire/auction_json.hpp"
 #include "roles/gateway/api_error.hpp"
-#include "roles/gateway/async_call.hpp"
 #include "roles/gateway/ws_session.hpp"
 
 namespace gavel::gateway {
@@ -40,6 +39,27 @@ std::string upgrade_token(const Request& request) {
     rest = rest.substr(amp + 1);
   }
   return {};
+}
+
+/// A snapshot message: the cache's copy of the auction when there is one, else the store's,
+/// else "not found".
+std::shared_ptr<const std::string> snapshot_message(const domain::AuctionId& auction_id,
+                                                    const ports::CachedAuction* cached,
+                                                    const ports::StoredAuction* stored) {
+  json::object snapshot{{"type", "snapshot"}, {"auctionId", auction_id.view()}};
+  if (cached != nullptr) {
+    snapshot["seq"] = cached->seq;
+    snapshot["auction"] = json::parse(cached->body);
+  } else if (stored != nullptr) {
+    snapshot["seq"] = stored->state.seq;
+    snapshot["auction"] = wire::public_view(domain::Auction{stored->terms, stored->state});
+  } else {
+    snapshot["seq"] = 0;
+    snapshot["auction"] = nullptr;
+    snapshot["error"] =
+        json::object{{"code", "auction_not_found"}, {"message", "no such auction (yet)"}};
+  }
+  return std::make_shared<const std::string>(json::serialize(snapshot));
 }
 
 }  // namespace
@@ -236,13 +256,14 @@ void WsSession::enqueue(Outgoing outgoing) {
 }
 
 void WsSession::start_writer() {
-  // The writer runs only while there is something to send: an idle subscriber holds no
-  // coroutine frame and no pending operation for writing (memory per connection).
+  // The writer runs only while there is something to send, as a chain of completion handlers:
+  // an idle subscriber holds nothing for writing, and one waiting for a snapshot's data holds a
+  // callback, not coroutine frames of some 3 KB (they were most of the peak when thousands of
+  // sockets subscribed at once: memory per connection, docs/benchmarks.md). Posted, so what
+  // the caller queues next goes out behind it, and the writer never runs inside the caller.
   if (writing_ || closed_ || !ws_.is_open()) return;
   writing_ = true;
-  auto self = shared_from_this();
-  asio::co_spawn(
-      ws_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
+  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->write_next(); });
 }
 
 void WsSession::conflate() {
@@ -250,64 +271,74 @@ void WsSession::conflate() {
   for (const auto& id : subscribed_) queue_.push_back({nullptr, id});
 }
 
-asio::awaitable<void> WsSession::write_loop() {
-  auto self = shared_from_this();
-  const asio::any_io_executor executor = ws_.get_executor();
-  struct Finished {
-    bool& writing;
-    ~Finished() { writing = false; }
-  } finished{writing_};
-  while (!closed_) {
-    if (close_requested_) {
-      // The close frame is a write: sent here, so it never overlaps another write.
-      closed_ = true;
-      boost::system::error_code ec;
-      co_await ws_.async_close(
-          websocket::close_reason(websocket::close_code::going_away, "draining"),
-          asio::redirect_error(asio::use_awaitable, ec));
-      co_return;
-    }
-    if (queue_.empty()) co_return;
-    Outgoing next = std::move(queue_.front());
-    queue_.pop_front();
-    std::shared_ptr<const std::string> text = next.message;
-    if (text == nullptr) {
-      auto cached = co_await async_call<std::vector<std::optional<ports::CachedAuction>>>(
-          executor,
-          [&](auto done) { gateway_.deps_.cache.get({next.snapshot_of}, std::move(done)); });
-      json::object snapshot{{"type", "snapshot"}, {"auctionId", next.snapshot_of.view()}};
-      // The cache is a copy: after a wipe (a Redis restarted without its data, when the feed
-      // resyncs) it misses open auctions until the engines' rescan, so a miss asks the store.
-      std::optional<ports::StoredAuction> stored;
-      if (!cached || cached.value().empty() || !cached.value()[0]) {
-        auto found =
-            co_await async_call<std::optional<ports::StoredAuction>>(executor, [&](auto done) {
-              gateway_.deps_.store.get_auction(next.snapshot_of, std::move(done));
-            });
-        if (found) stored = std::move(found.value());
-      }
-      if (cached && !cached.value().empty() && cached.value()[0]) {
-        snapshot["seq"] = cached.value()[0]->seq;
-        snapshot["auction"] = json::parse(cached.value()[0]->body);
-      } else if (stored) {
-        snapshot["seq"] = stored->state.seq;
-        snapshot["auction"] = wire::public_view(domain::Auction{stored->terms, stored->state});
-      } else {
-        snapshot["seq"] = 0;
-        snapshot["auction"] = nullptr;
-        snapshot["error"] =
-            json::object{{"code", "auction_not_found"}, {"message", "no such auction (yet)"}};
-      }
-      text = std::make_shared<const std::string>(json::serialize(snapshot));
-    }
-    boost::system::error_code ec;
-    ws_.text(true);
-    co_await ws_.async_write(asio::buffer(*text), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      closed_ = true;
-      co_return;
-    }
+void WsSession::write_next() {
+  if (closed_) {
+    writing_ = false;
+    return;
   }
+  if (close_requested_) {
+    // The close frame is a write: sent here, so it never overlaps another write.
+    closed_ = true;
+    ws_.async_close(websocket::close_reason(websocket::close_code::going_away, "draining"),
+                    [self = shared_from_this()](const boost::system::error_code& /*ec*/) {
+                      self->writing_ = false;
+                    });
+    return;
+  }
+  if (queue_.empty()) {
+    writing_ = false;
+    return;
+  }
+  Outgoing next = std::move(queue_.front());
+  queue_.pop_front();
+  if (next.message != nullptr) {
+    write(std::move(next.message));
+  } else {
+    send_snapshot(next.snapshot_of);
+  }
+}
+
+void WsSession::write(std::shared_ptr<const std::string> text) {
+  ws_.text(true);
+  const asio::const_buffer buffer = asio::buffer(*text);
+  ws_.async_write(buffer, [self = shared_from_this(), text = std::move(text)](
+                              const boost::system::error_code& ec, std::size_t /*bytes*/) {
+    if (ec) {
+      self->closed_ = true;
+      self->writing_ = false;
+      return;
+    }
+    self->write_next();
+  });
+}
+
+void WsSession::send_snapshot(const domain::AuctionId& auction_id) {
+  // The ports answer on their own threads: each answer is posted back to this socket's strand.
+  gateway_.deps_.cache.get(
+      {auction_id}, [self = shared_from_this(), executor = ws_.get_executor(), auction_id](
+                        ports::Result<std::vector<std::optional<ports::CachedAuction>>> cached) {
+        asio::post(executor, [self, auction_id, cached = std::move(cached)] {
+          if (cached && !cached.value().empty() && cached.value()[0]) {
+            self->write(snapshot_message(auction_id, &*cached.value()[0], nullptr));
+          } else {
+            // The cache is a copy: after a wipe (a Redis restarted without its data, when the
+            // feed resyncs) it misses open auctions until the engines' rescan, so a miss asks
+            // the store.
+            self->send_stored_snapshot(auction_id);
+          }
+        });
+      });
+}
+
+void WsSession::send_stored_snapshot(const domain::AuctionId& auction_id) {
+  gateway_.deps_.store.get_auction(
+      auction_id, [self = shared_from_this(), executor = ws_.get_executor(),
+                   auction_id](ports::Result<std::optional<ports::StoredAuction>> found) {
+        asio::post(executor, [self, auction_id, found = std::move(found)] {
+          const ports::StoredAuction* stored = found && found.value() ? &*found.value() : nullptr;
+          self->write(snapshot_message(auction_id, nullptr, stored));
+        });
+      });
 }
 
 void WsSession::close_going_away() {

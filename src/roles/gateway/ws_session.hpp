@@ -7,7 +7,8 @@
 // Memory per idle subscriber is a goal of its own (≤ 10 KB, docs/benchmarks.md), so an idle
 // session holds only what it must: Beast's stream over a plain socket (its own timer does the
 // pings and the idle timeout), one pending read with a small buffer, and no coroutine frame,
-// write queue node or subscription set bigger than what it watches.
+// write queue node or subscription set bigger than what it watches. Reads and writes are
+// chains of completion handlers for the same reason.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -45,9 +46,12 @@ class WsSession final : public WsClient, public std::enable_shared_from_this<WsS
 
   void read_next();
   void on_read(const boost::system::error_code& ec);
-  boost::asio::awaitable<void> write_loop();
   void enqueue(Outgoing outgoing);
   void start_writer();
+  void write_next();
+  void write(std::shared_ptr<const std::string> text);
+  void send_snapshot(const domain::AuctionId& auction_id);
+  void send_stored_snapshot(const domain::AuctionId& auction_id);
   void conflate();
   void send_error(const std::string& code, const std::string& message);
   void handle_text(const std::string& text);
@@ -66,7 +70,7 @@ class WsSession final : public WsClient, public std::enable_shared_from_this<WsS
   std::vector<domain::AuctionId> subscribed_;
   bool closed_ = false;
   bool close_requested_ = false;
-  bool writing_ = false;  ///< a write_loop is running
+  bool writing_ = false;  ///< the writer runs: a write, a snapshot's read or a close is pending
 };
 
 }  // namespace gavel::gateway
