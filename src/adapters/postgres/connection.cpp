@@ -275,6 +275,83 @@ ResultPtr Connection::exec_prepared(const char* name, const Params& params) {
                                 params.lengths(), params.formats(), 0));
 }
 
+namespace {
+
+void send_pipelined(PGconn* connection, const PipelinedStatement& statement) {
+  const Params& params = statement.params;
+  const int sent = statement.name != nullptr
+                       ? PQsendQueryPrepared(connection, statement.name, params.size(),
+                                             params.values(), params.lengths(), params.formats(), 0)
+                       : PQsendQueryParams(connection, statement.sql, params.size(), nullptr,
+                                           params.values(), params.lengths(), params.formats(), 0);
+  if (sent == 0) throw result_error(connection, nullptr);
+}
+
+// Sends everything queued, reading what the server answers meanwhile: with a long pipeline,
+// both sides could otherwise block writing to each other.
+void flush(PGconn* connection) {
+  for (;;) {
+    const int pending = PQflush(connection);
+    if (pending == 0) return;
+    if (pending < 0) throw result_error(connection, nullptr);
+    pollfd fd{PQsocket(connection), POLLIN | POLLOUT, 0};
+    if (poll(&fd, 1, -1) < 0 && errno != EINTR) throw PgError({}, "postgres: poll failed");
+    if ((fd.revents & POLLIN) != 0 && PQconsumeInput(connection) == 0) {
+      throw result_error(connection, nullptr);
+    }
+  }
+}
+
+}  // namespace
+
+PipelineOutcome Connection::run_pipeline(const std::vector<PipelinedStatement>& statements) {
+  PGconn* const connection = connection_.get();
+  if (PQsetnonblocking(connection, 1) != 0 || PQenterPipelineMode(connection) == 0) {
+    throw result_error(connection, nullptr);
+  }
+  for (const auto& statement : statements) send_pipelined(connection, statement);
+  if (PQpipelineSync(connection) == 0) throw result_error(connection, nullptr);
+  flush(connection);
+  PQsetnonblocking(connection, 0);
+
+  PipelineOutcome outcome;
+  outcome.results.reserve(statements.size());
+  for (std::size_t index = 0; index < statements.size(); ++index) {
+    ResultPtr result(PQgetResult(connection));
+    if (!result) throw result_error(connection, nullptr);
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_FATAL_ERROR && !outcome.error) {
+      outcome.failed = index;
+      outcome.error = result_error(connection, result.get());
+    } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+               status != PGRES_FATAL_ERROR && status != PGRES_PIPELINE_ABORTED) {
+      throw PgError(
+          {}, std::string("postgres: unexpected result in a pipeline: ") + PQresStatus(status));
+    }
+    // Every statement's results end with a null result (also an aborted one's).
+    ResultPtr end(PQgetResult(connection));
+    if (PQstatus(connection) == CONNECTION_BAD) throw result_error(connection, nullptr);
+    outcome.results.push_back(std::move(result));
+  }
+  ResultPtr sync(PQgetResult(connection));
+  if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+    // The commit itself failed (a deferred constraint, a serialization failure at commit).
+    PgError error = sync && PQresultStatus(sync.get()) == PGRES_FATAL_ERROR
+                        ? result_error(connection, sync.get())
+                        : result_error(connection, nullptr);
+    if (!outcome.error) outcome.error = std::move(error);
+    // Reads up to the sync, so that the connection can leave pipeline mode.
+    while (sync && PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      sync.reset(PQgetResult(connection));
+      if (!sync && PQstatus(connection) == CONNECTION_BAD) {
+        throw result_error(connection, nullptr);
+      }
+    }
+  }
+  if (PQexitPipelineMode(connection) == 0) throw result_error(connection, nullptr);
+  return outcome;
+}
+
 ResultPtr Connection::exec_params(const std::string& sql, const Params& params) {
   return checked(connection_.get(),
                  PQexecParams(connection_.get(), sql.c_str(), params.size(), nullptr,

@@ -128,6 +128,23 @@ struct PreparedStatement {
   std::string sql;
 };
 
+/// One statement of a pipeline (Connection::run_pipeline): a prepared one by `name`, or, when
+/// `name` is null, `sql` planned for its parameters (see Connection::exec_params).
+struct PipelinedStatement {
+  const char* name = nullptr;
+  const char* sql = nullptr;
+  Params params;
+};
+
+/// What a pipeline answered: every statement's result in order (a failed or skipped one's too),
+/// and its first failure: a statement's (`failed` names it) or, with `failed` empty, the
+/// implicit transaction's at the sync (its commit).
+struct PipelineOutcome {
+  std::vector<ResultPtr> results;
+  std::optional<std::size_t> failed;
+  std::optional<PgError> error;
+};
+
 class Connection {
  public:
   /// Connects to `url` (a postgresql:// URL or a libpq key=value string). Throws PgError.
@@ -157,6 +174,11 @@ class Connection {
   /// after five runs, and one made while the table was small scans it whole, for as long as the
   /// connection lives. Throws PgError.
   ResultPtr exec_params(const std::string& sql, const Params& params);
+  /// Sends `statements` and a sync in one round trip (pipeline mode) and reads their results.
+  /// Without an explicit BEGIN among them, they form one implicit transaction that the sync
+  /// commits unless a statement failed; after a failure the server skips the rest. Throws
+  /// PgError when the connection fails.
+  PipelineOutcome run_pipeline(const std::vector<PipelinedStatement>& statements);
 
  private:
   struct ConnDeleter {

@@ -56,11 +56,14 @@ std::vector<PreparedStatement> read_statements() {
   };
 }
 
-ports::AuditHead read_head(Connection& connection) {
-  const auto result = connection.exec_prepared(kHead, Params{});
-  if (PQntuples(result.get()) == 0) return wire::empty_head();
-  const ResultRow row(result.get(), 0);
+ports::AuditHead head_of(const PGresult* result) {
+  if (PQntuples(result) == 0) return wire::empty_head();
+  const ResultRow row(result, 0);
   return {static_cast<std::uint64_t>(row.column_int64(0)), std::string(row.column_text(1))};
+}
+
+ports::AuditHead read_head(Connection& connection) {
+  return head_of(connection.exec_prepared(kHead, Params{}).get());
 }
 
 std::vector<ports::AuditEntry> read_page(Connection& connection, const char* statement,
@@ -69,24 +72,17 @@ std::vector<ports::AuditEntry> read_page(Connection& connection, const char* sta
   return read_rows(result.get(), sql::read_audit_entry);
 }
 
-// The seq of each key of `entries` already in the log.
-std::unordered_map<std::string, std::uint64_t> known_keys(
-    Connection& connection, const std::vector<ports::AuditAppend>& entries) {
-  std::vector<std::string> keys;
-  keys.reserve(entries.size());
-  for (const auto& append : entries) keys.push_back(append.key);
-  Params params;
-  params.bind(1, std::string_view(text_array(keys)));
-  const auto result = connection.exec_params(kKnownKeys, params);
+// The seq of each key the known-keys statement found in the log.
+std::unordered_map<std::string, std::uint64_t> known_keys(const PGresult* result) {
   std::unordered_map<std::string, std::uint64_t> known;
-  for (int row = 0; row < PQntuples(result.get()); ++row) {
-    const ResultRow values(result.get(), row);
+  for (int row = 0; row < PQntuples(result); ++row) {
+    const ResultRow values(result, row);
     known.emplace(values.column_text(0), static_cast<std::uint64_t>(values.column_int64(1)));
   }
   return known;
 }
 
-void insert(Connection& connection, const std::vector<ports::AuditEntry>& chained) {
+PipelinedStatement insert(const std::vector<ports::AuditEntry>& chained) {
   ColumnArrays columns;  // in the order of kAuditColumns
   for (const auto& entry : chained) {
     columns.bind(1, static_cast<std::int64_t>(entry.seq));
@@ -98,17 +94,37 @@ void insert(Connection& connection, const std::vector<ports::AuditEntry>& chaine
     columns.bind(7, std::string_view(entry.prev_hash));
     columns.bind(8, std::string_view(entry.hash));
   }
-  connection.exec_prepared(kInsert, columns.params());
+  return {kInsert, nullptr, columns.params()};
 }
 
-// Runs inside the append's transaction. The lock comes first, and the head is read by a later
-// statement: in READ COMMITTED each statement sees what was committed before it began, so the
-// head read after the lock includes the previous holder's entries.
+// Runs `statements` in one round trip; throws the first failure.
+PipelineOutcome run(Connection& connection, const std::vector<PipelinedStatement>& statements) {
+  PipelineOutcome outcome = connection.run_pipeline(statements);
+  if (outcome.error) throw std::move(*outcome.error);
+  return outcome;
+}
+
+// One transaction in two round trips: BEGIN, the lock, the head and the keys already in the log
+// in the first; the new entries and COMMIT in the second. The head is read by a later statement
+// than the lock (pipelined statements still run one after another): in READ COMMITTED each
+// statement sees what was committed before it began, so the head read after the lock includes
+// the previous holder's entries. A failure leaves the transaction open or aborted: the worker
+// rolls it back.
 std::vector<ports::AuditAppendOutcome> append_all(Connection& connection,
                                                   const std::vector<ports::AuditAppend>& entries) {
-  connection.exec_prepared(kLock, Params{});
-  ports::AuditHead head = read_head(connection);
-  auto known = known_keys(connection, entries);
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  for (const auto& append : entries) keys.push_back(append.key);
+  std::vector<PipelinedStatement> opening(4);
+  opening[0].sql = "BEGIN";
+  opening[1].name = kLock;
+  opening[2].name = kHead;
+  opening[3].sql = kKnownKeys;
+  opening[3].params.bind(1, std::string_view(text_array(keys)));
+  const PipelineOutcome opened = run(connection, opening);
+  ports::AuditHead head = head_of(opened.results[2].get());
+  auto known = known_keys(opened.results[3].get());
+
   std::vector<ports::AuditAppendOutcome> outcomes;
   std::vector<ports::AuditEntry> chained;
   for (const auto& append : entries) {
@@ -124,7 +140,10 @@ std::vector<ports::AuditAppendOutcome> append_all(Connection& connection,
     outcomes.push_back({head.seq, false});
     chained.push_back(std::move(entry.value()));
   }
-  if (!chained.empty()) insert(connection, chained);
+  std::vector<PipelinedStatement> closing;
+  if (!chained.empty()) closing.push_back(insert(chained));
+  closing.push_back({nullptr, "COMMIT", {}});
+  run(connection, closing);
   return outcomes;
 }
 
@@ -138,7 +157,8 @@ PostgresAuditLog::~PostgresAuditLog() = default;
 
 void PostgresAuditLog::append(std::vector<ports::AuditAppend> entries,
                               ports::Callback<std::vector<ports::AuditAppendOutcome>> done) {
-  writes_->submit(JobMode::transaction, std::move(done),
+  // Its own BEGIN and COMMIT (append_all), pipelined with its statements.
+  writes_->submit(JobMode::write, std::move(done),
                   [entries = std::move(entries)](Connection& connection) {
                     return append_all(connection, entries);
                   });

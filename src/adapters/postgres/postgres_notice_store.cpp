@@ -81,7 +81,6 @@ constexpr const char* kOpenWatches = "gavel_notice_open_watches";
 constexpr const char* kPending = "gavel_notice_pending";
 constexpr const char* kDead = "gavel_notice_dead";
 constexpr const char* kInbox = "gavel_notice_inbox";
-constexpr const char* kPreferences = "gavel_notice_preferences";
 
 std::vector<PreparedStatement> read_statements() {
   // A watch with its participants, one row each in the order first seen (one row with a NULL
@@ -109,8 +108,6 @@ std::vector<PreparedStatement> read_statements() {
                    "NOT read) SELECT page.id, page.user_id, page.auction_id, page.kind, "
                    "page.subject, page.text, page.html, page.at, page.read, unread.n "
                    "FROM unread LEFT JOIN page ON true ORDER BY page.position DESC"},
-      {kPreferences, std::string("SELECT ") + kPreferenceColumns +
-                         ", user_id FROM notice_preferences WHERE user_id = ANY($1::text[])"},
   };
 }
 
@@ -238,7 +235,12 @@ std::vector<ports::Preferences> read_preferences(Connection& connection,
   for (const auto& user : user_ids) ids.push_back(user.str());
   Params params;
   params.bind(1, std::string_view(text_array(ids)));
-  const auto result = connection.exec_prepared(kPreferences, params);
+  // Planned per call (Connection::exec_params): a generic plan made while the table was small
+  // would read every user's preferences for each notice once it has grown.
+  static const std::string preferences = std::string("SELECT ") + kPreferenceColumns +
+                                         ", user_id FROM notice_preferences WHERE user_id = "
+                                         "ANY($1::text[])";
+  const auto result = connection.exec_params(preferences, params);
   std::unordered_map<std::string, ports::Preferences> saved;
   for (int index = 0; index < PQntuples(result.get()); ++index) {
     const ResultRow row(result.get(), index);

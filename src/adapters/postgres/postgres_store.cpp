@@ -1,7 +1,5 @@
 #include "adapters/postgres/postgres_store.hpp"
 
-#include <poll.h>
-
 #include <charconv>
 #include <exception>
 #include <optional>
@@ -130,26 +128,29 @@ struct PipelineFailure {
   PgError error;
 };
 
-void send(PGconn* connection, const char* name, const Params& params) {
-  if (PQsendQueryPrepared(connection, name, params.size(), params.values(), params.lengths(),
-                          params.formats(), 0) == 0) {
-    throw result_error(connection, nullptr);
+// A pipeline being built: its statements, and whose each one is.
+struct Pipeline {
+  std::vector<PipelinedStatement> statements;
+  std::vector<Sent> sent;
+
+  void add(std::size_t job, const ports::AuctionWrite* fence, const char* name, const char* sql,
+           Params params) {
+    statements.push_back({name, sql, std::move(params)});
+    sent.push_back({job, fence});
   }
-}
+};
 
 // One statement for all of `rows`, each bound by `bind` (a record function of adapters/sql).
 template <typename Row, typename Bind>
-void send_rows(PGconn* connection, const char* name, const std::vector<Row>& rows, Bind bind,
-               std::size_t job, std::vector<Sent>& sent) {
+void add_rows(Pipeline& pipeline, std::size_t job, const char* name, const std::vector<Row>& rows,
+              Bind bind) {
   if (rows.empty()) return;
   ColumnArrays columns;
   for (const Row& row : rows) bind(columns, row);
-  send(connection, name, columns.params());
-  sent.push_back({job, nullptr});
+  pipeline.add(job, nullptr, name, nullptr, columns.params());
 }
 
-void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t job,
-                std::vector<Sent>& sent) {
+void add_batch(Pipeline& pipeline, std::size_t job, const ports::CommitBatch& batch) {
   for (const auto& write : batch.auctions) {
     Params params;
     sql::bind_auction(params, write.terms, write.state);
@@ -158,100 +159,44 @@ void send_batch(PGconn* connection, const ports::CommitBatch& batch, std::size_t
       params.bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
       params.bind(kAuctionColumnCount + 2, static_cast<std::int64_t>(write.expected_events));
     }
-    send(connection, create ? kCreateAuction : kUpdateAuction, params);
-    sent.push_back({job, &write});
+    pipeline.add(job, &write, create ? kCreateAuction : kUpdateAuction, nullptr, std::move(params));
   }
-  send_rows(connection, kInsertBids, batch.bids, sql::bind_bid, job, sent);
-  send_rows(connection, kInsertEvents, batch.events, sql::bind_event, job, sent);
-  send_rows(connection, kInsertAudit, batch.audit, sql::bind_audit_outbox, job, sent);
+  add_rows(pipeline, job, kInsertBids, batch.bids, sql::bind_bid);
+  add_rows(pipeline, job, kInsertEvents, batch.events, sql::bind_event);
+  add_rows(pipeline, job, kInsertAudit, batch.audit, sql::bind_audit_outbox);
 }
 
 // One statement for a list of ids (event ids to mark published, audit keys to forget), planned
 // for them (see kMarkPublished).
-void send_ids(PGconn* connection, const char* sql, const std::vector<std::string>& ids,
-              std::size_t job, std::vector<Sent>& sent) {
+void add_ids(Pipeline& pipeline, std::size_t job, const char* sql,
+             const std::vector<std::string>& ids) {
   if (ids.empty()) return;
   Params params;
   params.bind(1, std::string_view(text_array(ids)));
-  if (PQsendQueryParams(connection, sql, params.size(), nullptr, params.values(), params.lengths(),
-                        params.formats(), 0) == 0) {
-    throw result_error(connection, nullptr);
-  }
-  sent.push_back({job, nullptr});
-}
-
-// Sends everything queued, reading what the server answers meanwhile: with a long pipeline,
-// both sides could otherwise block writing to each other.
-void flush(PGconn* connection) {
-  for (;;) {
-    const int pending = PQflush(connection);
-    if (pending == 0) return;
-    if (pending < 0) throw result_error(connection, nullptr);
-    pollfd fd{PQsocket(connection), POLLIN | POLLOUT, 0};
-    if (poll(&fd, 1, -1) < 0 && errno != EINTR) throw PgError({}, "postgres: poll failed");
-    if ((fd.revents & POLLIN) != 0 && PQconsumeInput(connection) == 0) {
-      throw result_error(connection, nullptr);
-    }
-  }
+  pipeline.add(job, nullptr, nullptr, sql, std::move(params));
 }
 
 // Runs the writes `live` (indexes into `group`) as one pipeline: their statements, then a
 // sync, which commits the pipeline's implicit transaction when nothing failed. One round trip.
 // Answers nullopt when it committed. Throws PgError when the connection fails.
-std::optional<PipelineFailure> run_pipeline(PGconn* connection,
+std::optional<PipelineFailure> run_pipeline(Connection& connection,
                                             const std::vector<PostgresStore::WriteJob>& group,
                                             const std::vector<std::size_t>& live) {
-  if (PQsetnonblocking(connection, 1) != 0 || PQenterPipelineMode(connection) == 0) {
-    throw result_error(connection, nullptr);
-  }
-  std::vector<Sent> sent;
+  Pipeline pipeline;
   for (const std::size_t job : live) {
     if (const auto* batch = std::get_if<ports::CommitBatch>(&group[job].work)) {
-      send_batch(connection, *batch, job, sent);
+      add_batch(pipeline, job, *batch);
     } else if (const auto* audit = std::get_if<PostgresStore::AuditPublished>(&group[job].work)) {
-      send_ids(connection, kDeleteAudit, audit->keys, job, sent);
+      add_ids(pipeline, job, kDeleteAudit, audit->keys);
     } else {
-      send_ids(connection, kMarkPublished, std::get<std::vector<std::string>>(group[job].work), job,
-               sent);
+      add_ids(pipeline, job, kMarkPublished, std::get<std::vector<std::string>>(group[job].work));
     }
   }
-  if (PQpipelineSync(connection) == 0) throw result_error(connection, nullptr);
-  flush(connection);
-  PQsetnonblocking(connection, 0);
-
-  std::optional<PipelineFailure> failure;
-  for (const Sent& statement : sent) {
-    ResultPtr result(PQgetResult(connection));
-    if (!result) throw result_error(connection, nullptr);
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status == PGRES_FATAL_ERROR && !failure) {
-      failure = PipelineFailure{statement, result_error(connection, result.get())};
-    } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
-               status != PGRES_FATAL_ERROR && status != PGRES_PIPELINE_ABORTED) {
-      throw PgError(
-          {}, std::string("postgres: unexpected result in a pipeline: ") + PQresStatus(status));
-    }
-    // Every statement's results end with a null result (also an aborted one's).
-    ResultPtr end(PQgetResult(connection));
-    if (PQstatus(connection) == CONNECTION_BAD) throw result_error(connection, nullptr);
-  }
-  ResultPtr sync(PQgetResult(connection));
-  if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
-    // The commit itself failed (a deferred constraint, a serialization failure at commit).
-    PgError error = sync && PQresultStatus(sync.get()) == PGRES_FATAL_ERROR
-                        ? result_error(connection, sync.get())
-                        : result_error(connection, nullptr);
-    if (!failure) failure = PipelineFailure{std::nullopt, std::move(error)};
-    // Reads up to the sync, so that the connection can leave pipeline mode.
-    while (sync && PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
-      sync.reset(PQgetResult(connection));
-      if (!sync && PQstatus(connection) == CONNECTION_BAD) {
-        throw result_error(connection, nullptr);
-      }
-    }
-  }
-  if (PQexitPipelineMode(connection) == 0) throw result_error(connection, nullptr);
-  return failure;
+  PipelineOutcome outcome = connection.run_pipeline(pipeline.statements);
+  if (!outcome.error) return std::nullopt;
+  std::optional<Sent> statement;
+  if (outcome.failed) statement = pipeline.sent[*outcome.failed];
+  return PipelineFailure{statement, std::move(*outcome.error)};
 }
 
 // The fence's DETAIL: "<seq> <events>" as the store held them, or empty (no such auction).
@@ -320,7 +265,7 @@ void PostgresStore::apply_group(std::vector<WriteJob>& group) {
     std::optional<PipelineFailure> failure;
     try {
       writer_->ensure_ready();
-      failure = run_pipeline(writer_->get(), group, live);
+      failure = run_pipeline(*writer_, group, live);
     } catch (const PgError& error) {
       // The connection failed: whether the commit landed is unknown, which retryable allows
       // (bids and events are idempotent; a landed auction write answers conflict on retry).
