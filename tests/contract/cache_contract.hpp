@@ -9,8 +9,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "contract/await.hpp"
@@ -136,10 +138,39 @@ TYPED_TEST_P(CacheContract, ClearForgetsEverything) {
   EXPECT_EQ(this->get_one("a1"), "1:rebuilt");
 }
 
+// Many callers at once (the gateway's bids): each gets the answers to its own ids, in its order,
+// whatever an adapter does to serve them together.
+TYPED_TEST_P(CacheContract, ConcurrentGetsAreEachAnsweredWithTheirOwnIds) {
+  this->put({this->entry("a1", 1, "one"), this->entry("a2", 2, "two")});
+  constexpr int kCallers = 64;
+  std::vector<std::thread> callers;
+  std::atomic<int> right{0};
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      std::vector<domain::AuctionId> ids;
+      if (i % 3 == 0) ids = {domain::AuctionId{"a2"}, domain::AuctionId{"a1"}};
+      if (i % 3 == 1) ids = {domain::AuctionId{"missing"}, domain::AuctionId{"a2"}};
+      if (i % 3 == 2) ids = {domain::AuctionId{"a1"}};
+      auto got =
+          await<typename TestFixture::Answers>([&](auto done) { this->cache_->get(ids, done); });
+      if (!got.ok() || got.value().size() != ids.size()) return;
+      for (std::size_t k = 0; k < ids.size(); ++k) {
+        const auto& answer = got.value()[k];
+        const bool held = ids[k].str() != "missing";
+        if (answer.has_value() != held || (held && answer->id != ids[k])) return;
+      }
+      ++right;
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(right.load(), kCallers);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(CacheContract, GetAnswersNulloptForWhatItDoesNotHold,
                             GetAnswersOnePerIdInTheOrderAsked, GetOfNoIdsAnswersNothing,
                             AHigherSeqReplacesTheEntry, AnEqualSeqDoesNotReplaceTheEntry,
                             ALowerSeqNeverRollsTheEntryBack, EachEntryOfAPutIsJudgedOnItsOwn,
-                            WithinOnePutTheHighestSeqWins, ClearForgetsEverything);
+                            WithinOnePutTheHighestSeqWins, ClearForgetsEverything,
+                            ConcurrentGetsAreEachAnsweredWithTheirOwnIds);
 
 }  // namespace gavel::contract

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <map>
 #include <utility>
 
 #include "adapters/redis/worker.hpp"
@@ -74,34 +75,65 @@ void RedisCache::put(std::vector<ports::CachedAuction> entries, ports::Callback<
                   });
 }
 
-void RedisCache::get(std::vector<domain::AuctionId> ids,
-                     ports::Callback<std::vector<std::optional<ports::CachedAuction>>> done) {
-  using Answers = std::vector<std::optional<ports::CachedAuction>>;
-  answer_on<Answers>(
-      *worker_, std::move(done),
-      [this, ids = std::move(ids)](Connection& connection) -> ports::Result<Answers> {
-        if (ids.empty()) return Answers{};
-        std::vector<std::string> args{base_ + "a:"};
-        for (const auto& id : ids) args.push_back(id.str());
-        auto reply = connection.eval(kGet, {}, args);
-        if (!reply.ok()) return reply.error();
-        const auto fields = reply_elements(*reply.value());
-        if (fields.size() != 2 * ids.size()) {
-          return ports::Error{ports::ErrorKind::retryable, "redis cache: malformed answer"};
-        }
-        Answers answers;
-        answers.reserve(ids.size());
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-          if (reply_nil(*fields[2 * i])) {
-            answers.emplace_back(std::nullopt);
-          } else {
-            answers.emplace_back(ports::CachedAuction{
-                ids[i], static_cast<std::uint64_t>(std::stoull(reply_text(*fields[2 * i]))),
-                reply_text(*fields[2 * i + 1])});
-          }
-        }
-        return answers;
-      });
+// Lookups that arrive while the worker is busy go to Redis together, as one script call: the
+// gateway looks an auction up for every bid, and one round trip per bid would bound intake at
+// the connection's round-trip rate whatever the number of client connections.
+void RedisCache::get(std::vector<domain::AuctionId> ids, ports::Callback<Answers> done) {
+  {
+    std::lock_guard lock{gets_mutex_};
+    gets_.push_back({std::move(ids), std::move(done)});
+    if (gets_posted_) return;
+    gets_posted_ = true;
+  }
+  worker_->post([this](Connection& connection) { flush_gets(connection); });
+}
+
+void RedisCache::flush_gets(Connection& connection) {
+  std::vector<PendingGet> batch;
+  {
+    std::lock_guard lock{gets_mutex_};
+    batch.swap(gets_);
+    gets_posted_ = false;
+  }
+  // Each id once, whoever asked for it.
+  std::map<std::string, std::optional<ports::CachedAuction>> found;
+  std::vector<std::string> args{base_ + "a:"};
+  for (const auto& pending : batch) {
+    for (const auto& id : pending.ids) {
+      if (found.emplace(id.str(), std::nullopt).second) args.push_back(id.str());
+    }
+  }
+  ports::Result<void> outcome;
+  if (args.size() > 1) outcome = look_up(connection, args, found);
+  for (auto& pending : batch) {
+    if (!outcome.ok()) {
+      pending.done(outcome.error());
+      continue;
+    }
+    Answers answers;
+    answers.reserve(pending.ids.size());
+    for (const auto& id : pending.ids) answers.push_back(found.at(id.str()));
+    pending.done(std::move(answers));
+  }
+}
+
+ports::Result<void> RedisCache::look_up(
+    Connection& connection, const std::vector<std::string>& args,
+    std::map<std::string, std::optional<ports::CachedAuction>>& found) {
+  auto reply = connection.eval(kGet, {}, args);
+  if (!reply.ok()) return reply.error();
+  const auto fields = reply_elements(*reply.value());
+  if (fields.size() != 2 * (args.size() - 1)) {
+    return ports::Error{ports::ErrorKind::retryable, "redis cache: malformed answer"};
+  }
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const redisReply& seq = *fields[2 * (i - 1)];
+    if (reply_nil(seq)) continue;
+    found[args[i]] = ports::CachedAuction{domain::AuctionId(args[i]),
+                                          static_cast<std::uint64_t>(std::stoull(reply_text(seq))),
+                                          reply_text(*fields[2 * (i - 1) + 1])};
+  }
+  return {};
 }
 
 void RedisCache::clear(ports::Callback<void> done) {

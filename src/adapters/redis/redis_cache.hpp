@@ -8,11 +8,16 @@
 // rolls an auction back, whichever process it runs in. All keys share one hash tag: on a Redis
 // Cluster the cache lives on one shard (the scripts need their keys in one slot).
 //
-// Calls are answered from the adapter's worker thread (one connection, commands in order).
+// Calls are answered from the adapter's worker thread (one connection, commands in order);
+// lookups made while it is busy go to Redis together, as one script call.
 // Connection failures answer ErrorKind::retryable and the next call reconnects.
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/redis/connection.hpp"
 #include "ports/cache.hpp"
@@ -39,13 +44,25 @@ class RedisCache final : public ports::Cache {
   RedisCache& operator=(const RedisCache&) = delete;
 
   void put(std::vector<ports::CachedAuction> entries, ports::Callback<void> done) override;
-  void get(std::vector<domain::AuctionId> ids,
-           ports::Callback<std::vector<std::optional<ports::CachedAuction>>> done) override;
+  using Answers = std::vector<std::optional<ports::CachedAuction>>;
+  void get(std::vector<domain::AuctionId> ids, ports::Callback<Answers> done) override;
   void clear(ports::Callback<void> done) override;
 
  private:
+  struct PendingGet {
+    std::vector<domain::AuctionId> ids;
+    ports::Callback<Answers> done;
+  };
+  void flush_gets(Connection& connection);
+  static ports::Result<void> look_up(
+      Connection& connection, const std::vector<std::string>& args,
+      std::map<std::string, std::optional<ports::CachedAuction>>& found);
+
   const std::string base_;  // "{<prefix>:cache}:"
-  std::unique_ptr<Worker> worker_;
+  std::mutex gets_mutex_;
+  std::vector<PendingGet> gets_;
+  bool gets_posted_ = false;
+  std::unique_ptr<Worker> worker_;  // last: destroyed first, running the jobs still posted
 };
 
 }  // namespace gavel::adapters::redis
