@@ -82,9 +82,14 @@ connected_now() {
   done
   echo "$sum"
 }
-# Progress every 2 s until all are connected or the loads end (bounded by --hold).
+# Progress every 2 s until all are connected, the loads end (bounded by --hold), or the count
+# has stood still for 20 s (some handshakes failed on a busy machine: the memory is then
+# measured over the sockets that did connect, while they are still held). A gateway busy with
+# handshakes answers /metrics late, so the count may read 0 for a while and then jump.
 connected=0
 took=""
+last=0
+still=0
 while [ "$connected" -lt "$total" ]; do
   alive=0
   for pid in "${loads[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -92,6 +97,9 @@ while [ "$connected" -lt "$total" ]; do
   sleep 2
   connected=$(connected_now)
   printf '  %3ds: %d connected\n' "$(elapsed)" "$connected"
+  if [ "$connected" -gt 0 ] && [ "$connected" = "$last" ]; then still=$((still + 1)); else still=0; fi
+  last=$connected
+  [ "$still" -lt 10 ] || { echo "  stalled at $connected: measuring those"; break; }
 done
 [ "$connected" -ge "$total" ] && took=$(elapsed)
 sleep 3  # settle: handshakes' buffers freed
