@@ -71,15 +71,28 @@ void Engine::schedule_deadlines(const Auction& auction) {
 }
 
 std::size_t Engine::advance(domain::Timestamp safe_until, std::vector<Event>& events) {
+  return advance(safe_until, events, nullptr);
+}
+
+std::size_t Engine::advance(domain::Timestamp safe_until, std::vector<Event>& events,
+                            const std::function<bool(const domain::AuctionId&)>& mine) {
+  constexpr auto kLookAgain = std::chrono::seconds(1);
   std::size_t changed = 0;
+  std::vector<domain::AuctionId> not_mine;
   deadlines_.pop_due(safe_until, [&](const domain::AuctionId& id) {
     Auction* auction = find_mutable(id);
     if (auction == nullptr) return;
+    if (mine && !mine(id)) {
+      not_mine.push_back(id);
+      return;
+    }
     // Entries are checked against the auction's real deadlines: stale ones change nothing.
     const bool opened = auction->open_if_due(safe_until, events);
     const bool closed = auction->close_if_due(safe_until, events);
     if (opened || closed) ++changed;
   });
+  // Scheduled after the loop: an entry due again within `safe_until` would be popped anew.
+  for (const auto& id : not_mine) deadlines_.schedule(safe_until + kLookAgain, id);
   return changed;
 }
 

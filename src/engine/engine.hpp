@@ -4,6 +4,7 @@
 // may write an auction at any time (the host guarantees it with queue ordering groups or
 // leases). It does no I/O and reads no clock: its host passes time in. Not thread-safe.
 
+#include <functional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -49,6 +50,12 @@ class Engine {
   /// `safe_until` must already have been given to `process`. That is the fair-close promise
   /// (docs/design/fair-close.md). Returns how many auctions changed.
   std::size_t advance(domain::Timestamp safe_until, std::vector<domain::Event>& events);
+
+  /// The same, for the auctions `mine` answers true for; the others' deadlines are looked at
+  /// again a second later (several engines: each opens and closes the auctions whose queue
+  /// partition it holds, and takes over the others' when their partitions move to it).
+  std::size_t advance(domain::Timestamp safe_until, std::vector<domain::Event>& events,
+                      const std::function<bool(const domain::AuctionId&)>& mine);
 
   /// Adopts an auction loaded from the store (its deadlines are scheduled again).
   /// Replaces an auction with the same id.

@@ -115,6 +115,16 @@ class Queue {
   /// an adapter keeps it cheap and documents its cost and any approximation of the oldest time.
   /// Deliveries whose visibility has ended count as waiting again (or as dead letters).
   virtual void stats(Callback<QueueStats> done) = 0;
+
+  /// Whether this process is, as far as it knows, the one receiving `ordering_key`'s messages
+  /// now: always, unless the queue hands each key to one receiver at a time (the Redis
+  /// queue's partition leases). Work tied to a key but not to a message (an engine closing an
+  /// auction) goes by it, so that normally one process does it; a hint, not a lock (a lease
+  /// can move meanwhile), so that work still needs its own fence.
+  virtual bool receives(const std::string& ordering_key) const {
+    (void)ordering_key;
+    return true;
+  }
 };
 
 using QueuePtr = std::unique_ptr<Queue>;

@@ -85,6 +85,11 @@ TEST_F(RedisQueueLeaseTest, TwoReceiversShareThePartitionsAndEachMessageGoesToOn
   both.insert(by_b.begin(), by_b.end());
   EXPECT_EQ(both.size(), by_a.size() + by_b.size()) << "a key went to both receivers";
   EXPECT_EQ(both, keys);
+  // Closing follows the same split: each key is one receiver's.
+  for (const auto& key : keys) {
+    EXPECT_NE(a->receives(key), b->receives(key)) << key;
+    EXPECT_EQ(a->receives(key), by_a.contains(key)) << key;
+  }
 }
 
 TEST_F(RedisQueueLeaseTest, AReceiverThatLeavesIsTakenOverWithItsDeliveriesInFlight) {

@@ -145,6 +145,39 @@ describe('selfhosted: two gateways, two engines', { skip }, () => {
     assert.equal(replay.status, 0, replay.stdout + replay.stderr);
   });
 
+  test('auctions ending across two engines: each closes once, with its winner', async () => {
+    const [g1, g2] = [processes['gateway-1'], processes['gateway-2']];
+    const seller = await g1.token('sally', ['seller']);
+    const winner = await g2.token('wendy', ['bidder']);
+    // Eight auctions spread over the partitions, so both engines hold some of them.
+    const auctions = [];
+    for (let n = 0; n < 8; ++n) auctions.push(await g1.createAuction(seller, { startingPrice: 1000, durationSeconds: 3 }));
+    for (const [n, a] of auctions.entries()) {
+      const res = await (n % 2 ? g2 : g1).bid(a.id, winner, { amount: 1000 }, { wait: 5000 });
+      assert.equal(res.status, 200, res.text);
+    }
+    const deadline = Date.now() + 20_000;
+    for (const a of auctions) {
+      let state;
+      for (;;) {
+        state = await g2.auction(a.id);
+        if (state.status === 'closed') break;
+        if (Date.now() > deadline) throw new Error(`not closed: ${JSON.stringify(state)}`);
+        await sleep(200);
+      }
+      assert.equal(state.leaderId, 'wendy');
+    }
+    // One "won" notice per auction: a second close would have made a second one.
+    let won;
+    for (;;) {
+      const inbox = (await g1.get('/v1/me/notifications?limit=100', { token: winner })).body;
+      won = (inbox.notifications ?? []).filter((n) => n.kind === 'won');
+      if (won.length >= auctions.length || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    assert.deepEqual(won.map((n) => n.auctionId).sort(), auctions.map((a) => a.id).sort());
+  });
+
   test('PostgreSQL unavailable for 20 s: bids keep being taken, then each is decided once', async () => {
     const [g1, g2] = [processes['gateway-1'], processes['gateway-2']];
     const seller = await g1.token('sally', ['seller']);

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <map>
@@ -433,6 +434,7 @@ class RedisQueue::Impl final : public AdapterCore {
       bases_.push_back("{" + options_.prefix + ":queue:" + name + ":p" + std::to_string(p) + "}:");
     }
     demand_.assign(options_.partitions, 0);
+    held_ = std::vector<std::atomic<bool>>(options_.partitions);
   }
 
   ~Impl() override {
@@ -602,8 +604,17 @@ class RedisQueue::Impl final : public AdapterCore {
         });
   }
 
+  bool receives(const std::string& ordering_key) const {
+    return !leasing() || held_[partition_of(ordering_key, bases_.size())].load();
+  }
+
  private:
   bool leasing() const { return options_.lease.count() > 0; }
+
+  // What receives() reads from other threads: the partitions held, as of the last round.
+  void publish_held() {
+    for (std::size_t p = 0; p < held_.size(); ++p) held_[p] = owned_.contains(p);
+  }
 
   std::vector<std::string> common(std::size_t partition, domain::Timestamp now) const {
     return {bases_[partition], to_micros(now), std::to_string(options_.max_deliveries),
@@ -829,6 +840,7 @@ class RedisQueue::Impl final : public AdapterCore {
       for (const auto p : owned_) mine[p] = {};
       (void)in_partitions(connection, kTakeOver, mine, alive);
     }
+    publish_held();
     if (owned_.size() != before || !polls_.empty()) polls_.serve(connection);
   }
 
@@ -838,6 +850,7 @@ class RedisQueue::Impl final : public AdapterCore {
     if (!joined_) return;
     for (const auto p : owned_) (void)lease_call(connection, p, "give");
     owned_.clear();
+    publish_held();
     (void)connection.command({"ZREM", root_ + "receivers", receiver_});
   }
 
@@ -1013,6 +1026,7 @@ class RedisQueue::Impl final : public AdapterCore {
   std::set<std::size_t> owned_;      // partitions whose lease this receiver holds
   std::vector<std::size_t> demand_;  // per partition: deliveries it gave last time
   std::size_t rotation_ = 0;
+  std::vector<std::atomic<bool>> held_;  // written by the worker, read by receives()
 
   std::mutex keeper_mutex_;
   std::condition_variable keeper_wake_;
@@ -1060,6 +1074,9 @@ void RedisQueue::watermark(ports::Callback<domain::Timestamp> done) {
 }
 void RedisQueue::stats(ports::Callback<ports::QueueStats> done) {
   impl_->stats(std::move(done));
+}
+bool RedisQueue::receives(const std::string& ordering_key) const {
+  return impl_->receives(ordering_key);
 }
 
 }  // namespace gavel::adapters::redis

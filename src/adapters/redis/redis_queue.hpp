@@ -137,6 +137,8 @@ class RedisQueue final : public ports::Queue {
   void watermark(ports::Callback<domain::Timestamp> done) override;
   /// One script; its cost and the approximation of the oldest time are in redis_queue.cpp.
   void stats(ports::Callback<ports::QueueStats> done) override;
+  /// With leases: whether this process held the key's partition at its last lease round.
+  bool receives(const std::string& ordering_key) const override;
 
   class Impl;
 

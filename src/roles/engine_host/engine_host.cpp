@@ -508,7 +508,10 @@ std::size_t EngineHost::run_once() {
     }
     // This batch's messages are decided now (if its commit fails, closings roll back with it).
     for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
-    engine_.advance(safe_until(), result.events);
+    // Each engine opens and closes the auctions whose queue partition it holds (all of them
+    // without partitions); the store's fence settles a close raced by a lease that moved.
+    engine_.advance(safe_until(), result.events,
+                    [this](const AuctionId& id) { return queue_.receives(id.str()); });
     if (parsed.envelopes.empty() && result.events.empty()) return 0;
 
     touched = touched_auctions(parsed, result);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "support/auction_builders.hpp"
 
 namespace gavel::engine {
@@ -86,6 +88,22 @@ TEST_F(EngineTest, AdvanceOpensAndClosesOnlyWhatIsDue) {
   EXPECT_EQ(engine.find(domain::AuctionId{"a1"})->status(), AuctionStatus::closed);
   EXPECT_EQ(engine.find(domain::AuctionId{"a2"})->status(), AuctionStatus::open);
   EXPECT_EQ(engine.advance(at(900), events), 1u);
+  EXPECT_EQ(engine.pending_deadlines(), 0u);
+}
+
+TEST_F(EngineTest, AdvanceLeavesAuctionsThatAreNotMineAndLooksAgainWhenTheyAre) {
+  create("a1");
+  create("a2");
+  std::vector<domain::Event> events;
+  std::set<std::string> mine{"a1"};
+  const auto is_mine = [&](const domain::AuctionId& id) { return mine.contains(id.str()); };
+  EXPECT_EQ(engine.advance(at(600), events, is_mine), 1u);  // a1 opens and closes; a2 waits
+  EXPECT_EQ(engine.find(domain::AuctionId{"a1"})->status(), AuctionStatus::closed);
+  EXPECT_EQ(engine.find(domain::AuctionId{"a2"})->status(), AuctionStatus::scheduled);
+  mine.insert("a2");                                        // its partition moved here
+  EXPECT_EQ(engine.advance(at(600), events, is_mine), 0u);  // looked at again a second later
+  EXPECT_EQ(engine.advance(at(601), events, is_mine), 1u);
+  EXPECT_EQ(engine.find(domain::AuctionId{"a2"})->status(), AuctionStatus::closed);
   EXPECT_EQ(engine.pending_deadlines(), 0u);
 }
 
