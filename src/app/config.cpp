@@ -163,7 +163,7 @@ const std::vector<Setting>& settings() {
          c.max_header_bytes = parse_number<std::size_t>("max-header-bytes", v, 1024, 1u << 20);
        },
        [](const Config& c) { return show_number(c.max_header_bytes); }},
-      {"max-connections", "open connections per gateway (more are refused)",
+      {"max-connections", "open connections per gateway, HTTP and WebSocket (more are refused)",
        [](Config& c, const std::string& v) {
          c.max_connections = parse_number<std::size_t>("max-connections", v, 1, 10'000'000);
        },

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import {
@@ -274,6 +275,62 @@ describe('keep-alive pings and the idle timeout', () => {
     } finally {
       live.terminate();
       silent.terminate();
+    }
+  });
+});
+
+describe('the connection limit', () => {
+  const LIMIT = 4;
+  let small;
+
+  before(async () => {
+    small = await startServer({ args: ['--max-connections', String(LIMIT)] });
+  });
+
+  after(async () => {
+    await small?.cleanup();
+  });
+
+  // A socket that opens, or 'refused' when the gateway closes the connection first.
+  const openOne = () => new Promise((resolve) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${small.port}/v1/ws`);
+    socket.on('open', () => resolve(socket));
+    socket.on('error', () => resolve('refused'));
+    socket.on('close', () => resolve('refused'));
+  });
+  // Its own connection each time (fetch's pool would keep one open, and it does not always
+  // report a connection closed before the response).
+  const healthz = () => new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port: small.port, path: '/healthz', agent: false, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    request.on('error', () => resolve('refused'));
+    request.on('timeout', () => request.destroy());
+  });
+
+  test('WebSockets count against --max-connections; a freed place is taken again', async () => {
+    const held = [];
+    try {
+      // Other connections (the harness's keep-alive ones) may hold places too: open until
+      // refused, never more than the limit.
+      for (let i = 0; i <= LIMIT; ++i) {
+        const socket = await openOne();
+        if (socket === 'refused') break;
+        held.push(socket);
+        await sleep(100);  // the upgraded socket has left the HTTP count for the hub's
+      }
+      assert.ok(held.length >= 1 && held.length <= LIMIT, `${held.length} sockets opened`);
+      assert.equal(await healthz(), 'refused');
+      held.pop().terminate();
+      let status;
+      for (let i = 0; i < 30 && status !== 200; ++i) {
+        await sleep(100);
+        status = await healthz();
+      }
+      assert.equal(status, 200);
+    } finally {
+      for (const socket of held) socket.terminate();
     }
   });
 });

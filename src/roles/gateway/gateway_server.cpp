@@ -53,6 +53,10 @@ void Gateway::listen(const std::string& host, unsigned short port) {
   asio::co_spawn(acceptor_->get_executor(), accept_loop(), asio::detached);
 }
 
+namespace {
+constexpr std::chrono::milliseconds kAcceptRetryPause{50};
+}  // namespace
+
 asio::awaitable<void> Gateway::accept_loop() {
   while (!draining_.load()) {
     boost::system::error_code ec;
@@ -60,9 +64,14 @@ asio::awaitable<void> Gateway::accept_loop() {
         asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || draining_.load()) co_return;
-      continue;  // e.g. too many open files: keep serving the connections we have
+      // E.g. out of open files: keep serving the connections we have. The refused connection
+      // stays in the backlog, so trying again at once would spin on it: pause a little first.
+      asio::steady_timer pause(acceptor_->get_executor(), kAcceptRetryPause);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
     }
-    if (metrics_.connections.load() >= options_.limits.max_connections) {
+    // WebSockets count too: an upgraded socket leaves the HTTP count for the hub's.
+    if (metrics_.connections.load() + deps_.hub.connections() >= options_.limits.max_connections) {
       ++metrics_.connections_refused;
       socket.close(ec);  // explicit limit: refuse at once rather than degrade everyone
       continue;
