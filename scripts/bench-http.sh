@@ -25,7 +25,9 @@ wrk_post "http://127.0.0.1:$nginx_port" /v1/auctions/x/bids none "$connections" 
 
 # 2. gavel serve
 gavel_port=$(free_port)
-./build/gavel serve --http-addr "127.0.0.1:$gavel_port" --data-dir "$work/gavel" --rate-per-second 0 > "$work/gavel.out" 2> "$work/gavel.err" &
+# The connection limit counts WebSockets: room for the idle ones below and the /metrics read.
+./build/gavel serve --http-addr "127.0.0.1:$gavel_port" --data-dir "$work/gavel" --rate-per-second 0 \
+  --max-connections $((idle + 256)) > "$work/gavel.out" 2> "$work/gavel.err" &
 gavel_pid=$!
 pids+=($gavel_pid)
 for _ in $(seq 100); do grep -q listening "$work/gavel.out" 2>/dev/null && break; sleep 0.1; done

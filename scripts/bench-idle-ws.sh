@@ -31,6 +31,8 @@ fd_limit=$(ulimit -n)
 per_process=$((fd_limit - 512))
 gateways=$(((total + per_process - 1) / per_process))
 per_gateway=$(((total + gateways - 1) / gateways))
+# The connection limit counts WebSockets: leave room for the script's /metrics reads.
+max_connections=$((per_gateway + 64))
 
 if [ "$profile" = embedded ] && [ "$gateways" -gt 1 ]; then
   echo "bench-idle-ws: one embedded process holds at most $per_process sockets here" >&2
@@ -45,7 +47,7 @@ gateway_pids=()
 gateway_ports=()
 if [ "$profile" = embedded ]; then
   common=(--data-dir "$work/data" --rate-per-second 0)
-  start gateway-1 gateway,engine,notifier,auditor --max-connections "$per_gateway"
+  start gateway-1 gateway,engine,notifier,auditor --max-connections "$max_connections"
   gateway_pids+=("$started_pid")
   gateway_ports+=("$started_port")
 else
@@ -54,7 +56,7 @@ else
   selfhosted_settings
   start engine-1 engine
   for i in $(seq "$gateways"); do
-    start "gateway-$i" gateway --max-connections "$per_gateway"
+    start "gateway-$i" gateway --max-connections "$max_connections"
     gateway_pids+=("$started_pid")
     gateway_ports+=("$started_port")
   done

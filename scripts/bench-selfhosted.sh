@@ -4,7 +4,8 @@
 #   2. redis-benchmark against the same Redis (AOF, fsync always): the queue's own ceiling;
 #   3. gavel: 1 gateway + 1 engine, 1 gateway + 2 engines, 2 gateways + 2 engines (a notifier and
 #      an auditor always run too), each with the bid POST without ?wait= (202 once the command
-#      is in Redis) and with ?wait= (the decision, durably committed in PostgreSQL).
+#      is in Redis) and with ?wait= (the decision, durably committed in PostgreSQL) on one hot
+#      auction, then with ?wait= spread over 16 auctions.
 # Everything binds 127.0.0.1 on free ports in a temp dir and is stopped at the end.
 # Usage: scripts/bench-selfhosted.sh [seconds per run, default 10]
 # GAVEL_BIN=path runs another gavel binary than build/gavel (bench/http/lib.sh).
@@ -30,6 +31,18 @@ start_postgres
 selfhosted_settings
 roles=()   # PIDs of the current configuration's gavel processes
 
+# drained PORT: waits (at most 180 s) until the bid queue is empty, so that a run does not start
+# behind the bids the previous one left queued (intake outruns the durable decisions).
+drained() {
+  local depth
+  for _ in $(seq 900); do
+    depth=$(curl -s "http://127.0.0.1:$1/metrics" | awk '/^gavel_queue_depth / {print $2}')
+    [ "${depth:-1}" = 0 ] && return 0
+    sleep 0.2
+  done
+  echo "  (the queue still held ${depth:-?} bids after 180 s)"
+}
+
 # run GATEWAYS ENGINES: one configuration, both POSTs.
 run() {
   local gateways=$1 engines=$2 ports=() i
@@ -41,18 +54,27 @@ run() {
     ports+=("$started_port")
   done
   read -r auction bidder < <(bench_auction "http://127.0.0.1:${ports[0]}")
+  # The third run spreads its bids over 16 auctions (so over the queue's partitions, and the
+  # engines' leases); the first two send every bid to one hot auction.
+  local spread="" one _
+  for _ in $(seq 16); do
+    read -r one _ < <(bench_auction "http://127.0.0.1:${ports[0]}")
+    spread+="/v1/auctions/$one/bids?wait=5000 "
+  done
   local per=$((connections / gateways)) query
-  for query in "" "?wait=5000"; do
-    local what="without ?wait= (202 once in Redis)"
-    [ -n "$query" ] && what="with ?wait= (the durable decision)"
+  for query in "" "?wait=5000" "spread"; do
+    local what="without ?wait= (202 once in Redis)" paths=""
+    [ "$query" = "?wait=5000" ] && what="with ?wait= (the durable decision)"
+    [ "$query" = spread ] && what="with ?wait=, over 16 auctions" paths=$spread query="?wait=5000"
     echo "## $gateways gateway(s), $engines engine(s), bid POST $what"
     for port in "${ports[@]}"; do
-      wrk_post "http://127.0.0.1:$port" "/v1/auctions/$auction/bids$query" "$bidder" "$per" "$seconds" > "$work/wrk-$port.txt" &
+      BID_PATHS=$paths wrk_post "http://127.0.0.1:$port" "/v1/auctions/$auction/bids$query" "$bidder" "$per" "$seconds" > "$work/wrk-$port.txt" &
     done
     wait $(jobs -p | tail -n "${#ports[@]}") 2>/dev/null || true
     for port in "${ports[@]}"; do sed "s/^/  [gateway :$port] /" "$work/wrk-$port.txt"; done
     awk '/Requests\/sec/ {sum += $2} END {printf "  total %.0f req/s\n", sum}' "$work"/wrk-*.txt
     rm -f "$work"/wrk-*.txt
+    drained "${ports[0]}"
   done
   stop_roles
 }
