@@ -120,6 +120,21 @@ TEST_F(RedisQueueLeaseTest, AReceiverWithoutALeaseOfAPartitionReceivesNothingFro
   EXPECT_EQ(receive(*a).size(), 1u);
 }
 
+TEST_F(RedisQueueLeaseTest, MessageIdsNameTheirPartitionAndFitInAUrlPathSegment) {
+  auto a = open("a");
+  const auto sent = send(*a, "auction-1");
+  ASSERT_TRUE(sent.ok());
+  const std::string& id = sent.value()[0].message_id;
+  // GET /v1/admin/dlq/{id} takes it as one path segment.
+  EXPECT_EQ(
+      id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"),
+      std::string::npos)
+      << id;
+  const auto got = receive(*a);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].message_id, id);
+}
+
 TEST_F(RedisQueueLeaseTest, TheCountOfPartitionsIsFixedForAQueue) {
   auto four = open("a", 4);
   ASSERT_TRUE(send(*four, "auction-1").ok());

@@ -382,21 +382,24 @@ std::size_t partition_of(std::string_view key, std::size_t partitions) {
   return static_cast<std::size_t>(hash % partitions);
 }
 
-// "<partition>/<rest>" (message ids and receipts): the partition and the script's own id.
+// "<partition>.<rest>" (message ids and receipts): the partition and the script's own id. A dot,
+// not a slash: message ids travel in URL paths (GET /v1/admin/dlq/{id}).
+constexpr char kPartitionMark = '.';
+
 std::optional<std::pair<std::size_t, std::string>> split_tagged(std::string_view tagged,
                                                                 std::size_t partitions) {
-  const auto slash = tagged.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
+  const auto mark = tagged.find(kPartitionMark);
+  if (mark == std::string_view::npos) return std::nullopt;
   std::size_t partition = 0;
-  const auto [end, ec] = std::from_chars(tagged.data(), tagged.data() + slash, partition);
-  if (ec != std::errc{} || end != tagged.data() + slash || partition >= partitions) {
+  const auto [end, ec] = std::from_chars(tagged.data(), tagged.data() + mark, partition);
+  if (ec != std::errc{} || end != tagged.data() + mark || partition >= partitions) {
     return std::nullopt;
   }
-  return std::pair{partition, std::string(tagged.substr(slash + 1))};
+  return std::pair{partition, std::string(tagged.substr(mark + 1))};
 }
 
 std::string tagged(std::size_t partition, std::string_view id) {
-  return std::to_string(partition) + "/" + std::string(id);
+  return std::to_string(partition) + kPartitionMark + std::string(id);
 }
 
 // A stream entry id "<ms>-<seq>" as a pair that orders like the stream does.

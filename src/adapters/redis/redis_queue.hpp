@@ -7,7 +7,7 @@
 // (FNV-1a, the same in every process). Each partition is a queue of its own, under its own hash
 // tag `{<prefix>:queue:<name>:p<i>}:`, so a Redis Cluster can place partitions on different
 // shards; a call that touches several partitions runs one script per partition, pipelined.
-// Message ids and receipts carry their partition: `<i>/m-<n>`, `<i>/m-<n>#<delivery>`. The
+// Message ids and receipts carry their partition: `<i>.m-<n>`, `<i>.m-<n>#<delivery>`. The
 // count is recorded in `{<prefix>:queue:<name>}:partitions` by the first process and fixed from
 // then on: a process configured with another count gets a permanent error naming both.
 //
