@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "contract/await.hpp"
@@ -633,6 +634,29 @@ TYPED_TEST_P(QueueContract, ALateMessageIsRefusedAsPermanent) {
   EXPECT_FALSE(resent[0].duplicate);
 }
 
+// Many gateways' connections send at once, and an adapter may send them together: a late one
+// is refused alone, the others are all enqueued.
+TYPED_TEST_P(QueueContract, ALateSendAmongConcurrentOnesRefusesOnlyItself) {
+  constexpr int kSenders = 16;
+  const auto too_old = this->now() - this->config_.max_lateness - std::chrono::seconds(1);
+  std::vector<std::string> outcome(kSenders);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&, i] {
+      const std::string body = "bid-" + std::to_string(i);
+      auto sent = this->try_send(
+          {i == 0 ? this->msg("a1", body, body, too_old) : this->msg(i % 2 ? "a1" : "a2", body)});
+      outcome[i] = error_kind(sent);
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  EXPECT_EQ(outcome[0], "permanent");
+  for (int i = 1; i < kSenders; ++i) EXPECT_EQ(outcome[i], "none (ok)") << "sender " << i;
+  std::size_t enqueued = 0;
+  for (const auto& [key, bodies] : this->drain(100)) enqueued += bodies.size();
+  EXPECT_EQ(enqueued, static_cast<std::size_t>(kSenders - 1));
+}
+
 TYPED_TEST_P(QueueContract, ALateMessageRefusesItsWholeSend) {
   const auto too_old = this->now() - this->config_.max_lateness - std::chrono::seconds(1);
   const auto result =
@@ -885,8 +909,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     VisibilityExpiryAfterTheLastDeliveryDeadLetters, DeadLetterMovesAtOnceAndReleasesTheKey,
     DeadLettersAreListedOldestFirstUpToTheLimit, RedriveRequeuesWithAFreshCountAndIsIdempotent,
     RedriveAppendsBehindMessagesSentSince, PurgeDeletesEveryDeadLetter,
-    ALateMessageIsRefusedAsPermanent, ALateMessageRefusesItsWholeSend,
-    AMessageExactlyAtTheLatenessBoundIsAccepted,
+    ALateMessageIsRefusedAsPermanent, ALateSendAmongConcurrentOnesRefusesOnlyItself,
+    ALateMessageRefusesItsWholeSend, AMessageExactlyAtTheLatenessBoundIsAccepted,
     TheWatermarkOfAnIdleQueueIsNowMinusTheLatenessBound,
     TheWatermarkWaitsForTheOldestUnsettledMessage,
     ADeadLetterNoLongerHoldsTheWatermarkNorDoesItsRedrive,

@@ -880,6 +880,8 @@ class RedisQueue::Impl final : public AdapterCore {
     std::size_t index = 0;  // in the pending send's messages
   };
 
+  using Groups = std::map<std::size_t, std::vector<Placed>>;  // by partition
+
   void flush_sends(Connection& connection) {
     std::vector<PendingSend> batch;
     {
@@ -887,42 +889,62 @@ class RedisQueue::Impl final : public AdapterCore {
       batch.swap(sends_);
       flush_posted_ = false;
     }
+    if (auto layout = check_layout(connection); !layout.ok()) {
+      for (auto& pending : batch) pending.done(layout.error());
+      return;
+    }
     std::vector<Receipts> receipts(batch.size());
     std::vector<std::optional<ports::Error>> errors(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) receipts[i].resize(batch[i].messages.size());
-    // Sends within one partition go together (below). A send that spreads over partitions
-    // goes alone, partition by partition, those with a late message first, and stops at the
-    // first refusal: so a late message still refuses its whole send.
-    std::map<std::size_t, std::vector<Placed>> by_partition;
-    std::vector<std::map<std::size_t, std::vector<Placed>>> spread;
-    const auto late_before = clock_->now() - options_.max_lateness;
+    // Sends within one partition go together, one script call per partition, all pipelined.
+    // A send that spreads over partitions goes alone, partition by partition, those with a
+    // late message first, and stops at the first refusal: so a late message still refuses
+    // its whole send.
+    Groups together;
+    std::vector<Groups> spread;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      std::map<std::size_t, std::vector<Placed>> own;
+      Groups own;
       for (std::size_t m = 0; m < batch[i].messages.size(); ++m) {
         own[partition_of(batch[i].messages[m].ordering_key, bases_.size())].push_back({i, m});
       }
       if (own.size() > 1) {
         spread.push_back(std::move(own));
       } else if (!own.empty()) {
-        auto& placed = by_partition[own.begin()->first];
+        auto& placed = together[own.begin()->first];
         placed.insert(placed.end(), own.begin()->second.begin(), own.begin()->second.end());
       }
     }
-    const auto deliver = [&](std::size_t partition, const std::vector<Placed>& placed) {
+    const auto messages_of = [&](const std::vector<Placed>& placed) {
       std::vector<const ports::OutgoingMessage*> messages;
       messages.reserve(placed.size());
       for (const auto& at : placed) messages.push_back(&batch[at.pending].messages[at.index]);
-      auto sent = send_now(connection, partition, messages);
-      if (sent.ok()) {
-        for (std::size_t k = 0; k < placed.size(); ++k) {
-          receipts[placed[k].pending][placed[k].index] = std::move(sent.value()[k]);
-        }
+      return messages;
+    };
+    // Files the receipts of a partition's answer; answers its error otherwise.
+    const auto file = [&](const std::vector<Placed>& placed, ports::Result<Receipts> sent) {
+      if (!sent.ok()) return std::optional<ports::Error>{sent.error()};
+      for (std::size_t k = 0; k < placed.size(); ++k) {
+        receipts[placed[k].pending][placed[k].index] = std::move(sent.value()[k]);
       }
-      return sent.ok() ? std::optional<ports::Error>{} : sent.error();
+      return std::optional<ports::Error>{};
+    };
+    const auto now = clock_->now();
+    const auto deliver = [&](std::size_t partition, const std::vector<Placed>& placed) {
+      return file(placed, read_sent(connection.eval(script(kSend), {},
+                                                    send_args(partition, now, messages_of(placed))),
+                                    partition, placed.size(), now));
     };
     bool any_ok = false;
-    for (const auto& [partition, placed] : by_partition) {
-      auto failed = deliver(partition, placed);
+    std::vector<std::vector<std::string>> arg_lists;
+    for (const auto& [partition, placed] : together) {
+      arg_lists.push_back(send_args(partition, now, messages_of(placed)));
+    }
+    std::vector<ports::Result<Reply>> replies;
+    if (!arg_lists.empty()) replies = connection.eval_each(script(kSend), arg_lists);
+    std::size_t next_reply = 0;
+    for (const auto& [partition, placed] : together) {
+      auto failed =
+          file(placed, read_sent(std::move(replies[next_reply++]), partition, placed.size(), now));
       std::set<std::size_t> senders;
       for (const auto& at : placed) senders.insert(at.pending);
       if (!failed) {
@@ -937,14 +959,12 @@ class RedisQueue::Impl final : public AdapterCore {
           for (const auto& at : placed) {
             if (at.pending == sender) own.push_back(at);
           }
-          if (auto again = deliver(partition, own)) {
-            errors[sender] = again;
-          } else {
-            any_ok = true;
-          }
+          errors[sender] = deliver(partition, own);
+          any_ok = any_ok || !errors[sender];
         }
       }
     }
+    const auto late_before = now - options_.max_lateness;
     for (const auto& own : spread) {
       std::vector<std::size_t> order;
       for (const auto& [partition, placed] : own) {
@@ -972,10 +992,10 @@ class RedisQueue::Impl final : public AdapterCore {
     }
   }
 
-  ports::Result<Receipts> send_now(Connection& connection, std::size_t partition,
-                                   const std::vector<const ports::OutgoingMessage*>& messages) {
-    if (auto layout = check_layout(connection); !layout.ok()) return layout.error();
-    const auto now = clock_->now();
+  // A partition's send script: the common arguments, the bounds, then each message.
+  std::vector<std::string> send_args(
+      std::size_t partition, domain::Timestamp now,
+      const std::vector<const ports::OutgoingMessage*>& messages) const {
     auto args = common(partition, now);
     args.insert(
         args.end(),
@@ -986,7 +1006,12 @@ class RedisQueue::Impl final : public AdapterCore {
       args.insert(args.end(), {message->ordering_key, message->dedup_id,
                                to_micros(message->event_time), message->body});
     }
-    auto reply = connection.eval(script(kSend), {}, args);
+    return args;
+  }
+
+  // What a partition's send script answered for `count` messages.
+  ports::Result<Receipts> read_sent(ports::Result<Reply> reply, std::size_t partition,
+                                    std::size_t count, domain::Timestamp now) const {
     if (!reply.ok()) {
       if (reply.error().message.find("LATE ") != std::string::npos) {
         return ports::Error{ports::ErrorKind::permanent,
@@ -1007,7 +1032,7 @@ class RedisQueue::Impl final : public AdapterCore {
       if (fields[2]->type != REDIS_REPLY_NIL) receipt.first_body = reply_text(*fields[2]);
       receipts.push_back(std::move(receipt));
     }
-    if (receipts.size() != messages.size()) {
+    if (receipts.size() != count) {
       return ports::Error{ports::ErrorKind::retryable,
                           "redis queue: send answered the wrong count"};
     }
