@@ -69,6 +69,10 @@ class Engine {
   const domain::Auction* find(const domain::AuctionId& id) const;
   std::size_t size() const { return auctions_.size(); }
   std::size_t pending_deadlines() const { return deadlines_.size(); }
+  /// Whether some auction may open or close at `now` (an entry may be stale: then nothing does).
+  bool deadline_due(domain::Timestamp now) const {
+    return !deadlines_.empty() && deadlines_.next_due() <= now;
+  }
 
  private:
   domain::Decision create(const CreateAuction& command, std::vector<domain::Event>& events);

@@ -510,8 +510,11 @@ std::size_t EngineHost::run_once() {
     for (const auto& delivery : received.value()) unfinished_.erase(delivery.message_id);
     // Each engine opens and closes the auctions whose queue partition it holds (all of them
     // without partitions); the store's fence settles a close raced by a lease that moved.
-    engine_.advance(safe_until(), result.events,
-                    [this](const AuctionId& id) { return queue_.receives(id.str()); });
+    // The watermark (a round trip to the queue) is asked only when a deadline has come.
+    if (engine_.deadline_due(clock_.now())) {
+      engine_.advance(safe_until(), result.events,
+                      [this](const AuctionId& id) { return queue_.receives(id.str()); });
+    }
     if (parsed.envelopes.empty() && result.events.empty()) return 0;
 
     touched = touched_auctions(parsed, result);
