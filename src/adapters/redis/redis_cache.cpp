@@ -79,22 +79,10 @@ void RedisCache::put(std::vector<ports::CachedAuction> entries, ports::Callback<
 // gateway looks an auction up for every bid, and one round trip per bid would bound intake at
 // the connection's round-trip rate whatever the number of client connections.
 void RedisCache::get(std::vector<domain::AuctionId> ids, ports::Callback<Answers> done) {
-  {
-    std::lock_guard lock{gets_mutex_};
-    gets_.push_back({std::move(ids), std::move(done)});
-    if (gets_posted_) return;
-    gets_posted_ = true;
-  }
-  worker_->post([this](Connection& connection) { flush_gets(connection); });
+  gets_.add(*worker_, {std::move(ids), std::move(done)});
 }
 
-void RedisCache::flush_gets(Connection& connection) {
-  std::vector<PendingGet> batch;
-  {
-    std::lock_guard lock{gets_mutex_};
-    batch.swap(gets_);
-    gets_posted_ = false;
-  }
+void RedisCache::flush_gets(Connection& connection, std::vector<PendingGet> batch) {
   // Each id once, whoever asked for it.
   std::map<std::string, std::optional<ports::CachedAuction>> found;
   std::vector<std::string> args{base_ + "a:"};

@@ -20,11 +20,10 @@
 #include <vector>
 
 #include "adapters/redis/connection.hpp"
+#include "adapters/redis/worker.hpp"
 #include "ports/cache.hpp"
 
 namespace gavel::adapters::redis {
-
-class Worker;
 
 struct RedisCacheOptions {
   /// Namespace of the keys; several deployments (or test runs) may share one server.
@@ -53,15 +52,15 @@ class RedisCache final : public ports::Cache {
     std::vector<domain::AuctionId> ids;
     ports::Callback<Answers> done;
   };
-  void flush_gets(Connection& connection);
+  void flush_gets(Connection& connection, std::vector<PendingGet> batch);
   static ports::Result<void> look_up(
       Connection& connection, const std::vector<std::string>& args,
       std::map<std::string, std::optional<ports::CachedAuction>>& found);
 
   const std::string base_;  // "{<prefix>:cache}:"
-  std::mutex gets_mutex_;
-  std::vector<PendingGet> gets_;
-  bool gets_posted_ = false;
+  Coalescer<PendingGet> gets_{[this](Connection& connection, std::vector<PendingGet> batch) {
+    flush_gets(connection, std::move(batch));
+  }};
   std::unique_ptr<Worker> worker_;  // last: destroyed first, running the jobs still posted
 };
 

@@ -463,13 +463,7 @@ class RedisQueue::Impl final : public AdapterCore {
   // send would bound intake at a few thousand a second whatever the number of connections.
   void send(std::vector<ports::OutgoingMessage> messages,
             ports::Callback<std::vector<ports::SendReceipt>> done) {
-    {
-      std::lock_guard lock{sends_mutex_};
-      sends_.push_back({std::move(messages), std::move(done)});
-      if (flush_posted_) return;
-      flush_posted_ = true;
-    }
-    worker_->post([this](Connection& connection) { flush_sends(connection); });
+    sends_.add(*worker_, {std::move(messages), std::move(done)});
   }
 
   void receive(ports::ReceiveOptions options, ports::Callback<std::vector<ports::Delivery>> done) {
@@ -882,13 +876,7 @@ class RedisQueue::Impl final : public AdapterCore {
 
   using Groups = std::map<std::size_t, std::vector<Placed>>;  // by partition
 
-  void flush_sends(Connection& connection) {
-    std::vector<PendingSend> batch;
-    {
-      std::lock_guard lock{sends_mutex_};
-      batch.swap(sends_);
-      flush_posted_ = false;
-    }
+  void flush_sends(Connection& connection, std::vector<PendingSend> batch) {
     if (auto layout = check_layout(connection); !layout.ok()) {
       for (auto& pending : batch) pending.done(layout.error());
       return;
@@ -1039,9 +1027,9 @@ class RedisQueue::Impl final : public AdapterCore {
     return receipts;
   }
 
-  std::mutex sends_mutex_;
-  std::vector<PendingSend> sends_;
-  bool flush_posted_ = false;
+  Coalescer<PendingSend> sends_{[this](Connection& connection, std::vector<PendingSend> batch) {
+    flush_sends(connection, std::move(batch));
+  }};
   const std::string root_;  // "{<prefix>:queue:<name>}:" — receivers, partition count, wake
   const std::string name_;
   const std::string receiver_;  // this process among the receivers (leases)

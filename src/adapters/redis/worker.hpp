@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "adapters/redis/connection.hpp"
 
@@ -41,6 +42,42 @@ class Worker {
 
   std::shared_ptr<State> state_;
   std::thread thread_;
+};
+
+/// Calls that arrive while the worker is busy, gathered so that one job serves them all (one
+/// script call instead of one round trip each: the queue's sends, the cache's lookups).
+/// `add` posts the job only for the first call since the last one ran; the job takes every call
+/// added until it starts. Any thread; the owner keeps it alive until its worker has stopped.
+template <typename Call>
+class Coalescer {
+ public:
+  using Serve = std::function<void(Connection&, std::vector<Call>)>;
+
+  explicit Coalescer(Serve serve) : serve_(std::move(serve)) {}
+
+  void add(Worker& worker, Call call) {
+    {
+      std::lock_guard lock{mutex_};
+      calls_.push_back(std::move(call));
+      if (posted_) return;
+      posted_ = true;
+    }
+    worker.post([this](Connection& connection) {
+      std::vector<Call> calls;
+      {
+        std::lock_guard lock{mutex_};
+        calls.swap(calls_);
+        posted_ = false;
+      }
+      serve_(connection, std::move(calls));
+    });
+  }
+
+ private:
+  const Serve serve_;
+  std::mutex mutex_;
+  std::vector<Call> calls_;
+  bool posted_ = false;
 };
 
 /// Posts `work` (Connection& → ports::Result<T>) to `worker` and answers `done` with what it
