@@ -82,7 +82,7 @@ void RedisCache::get(std::vector<domain::AuctionId> ids, ports::Callback<Answers
   gets_.add(*worker_, {std::move(ids), std::move(done)});
 }
 
-void RedisCache::flush_gets(Connection& connection, std::vector<PendingGet> batch) {
+void RedisCache::flush_gets(Connection& connection, const std::vector<PendingGet>& batch) {
   // Each id once, whoever asked for it.
   std::map<std::string, std::optional<ports::CachedAuction>> found;
   std::vector<std::string> args{base_ + "a:"};
@@ -93,7 +93,7 @@ void RedisCache::flush_gets(Connection& connection, std::vector<PendingGet> batc
   }
   ports::Result<void> outcome;
   if (args.size() > 1) outcome = look_up(connection, args, found);
-  for (auto& pending : batch) {
+  for (const auto& pending : batch) {
     if (!outcome.ok()) {
       pending.done(outcome.error());
       continue;

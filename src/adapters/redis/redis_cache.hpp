@@ -52,14 +52,14 @@ class RedisCache final : public ports::Cache {
     std::vector<domain::AuctionId> ids;
     ports::Callback<Answers> done;
   };
-  void flush_gets(Connection& connection, std::vector<PendingGet> batch);
+  void flush_gets(Connection& connection, const std::vector<PendingGet>& batch);
   static ports::Result<void> look_up(
       Connection& connection, const std::vector<std::string>& args,
       std::map<std::string, std::optional<ports::CachedAuction>>& found);
 
   const std::string base_;  // "{<prefix>:cache}:"
-  Coalescer<PendingGet> gets_{[this](Connection& connection, std::vector<PendingGet> batch) {
-    flush_gets(connection, std::move(batch));
+  Coalescer<PendingGet> gets_{[this](Connection& connection, const std::vector<PendingGet>& batch) {
+    flush_gets(connection, batch);
   }};
   std::unique_ptr<Worker> worker_;  // last: destroyed first, running the jobs still posted
 };
