@@ -135,6 +135,44 @@ TEST_F(RedisQueueLeaseTest, MessageIdsNameTheirPartitionAndFitInAUrlPathSegment)
   EXPECT_EQ(got[0].message_id, id);
 }
 
+// Fair close across partitions (the contract's own watermark cases take the oldest key first,
+// which only a one-partition queue does): the watermark is the oldest unsettled message in any
+// partition, delivered or not.
+TEST_F(RedisQueueLeaseTest, TheWatermarkIsHeldByAnUnsettledMessageInAnyPartition) {
+  auto a = open("a");
+  EXPECT_TRUE(receive(*a).empty());
+  const auto sent_at = clock_->now();
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(send(*a, "auction-" + std::to_string(i)).ok());
+  clock_->advance_by(std::chrono::seconds(10));
+  const auto watermark = [&] {
+    auto mark =
+        ports::call_blocking<domain::Timestamp>([&](auto done) { a->watermark(std::move(done)); });
+    EXPECT_TRUE(mark.ok());
+    return mark.ok() ? mark.value() : domain::Timestamp{};
+  };
+  EXPECT_EQ(watermark(), sent_at);  // waiting
+  const auto got = receive(*a);
+  ASSERT_EQ(got.size(), 16u);
+  EXPECT_EQ(watermark(), sent_at);  // in flight
+  std::vector<std::string> all_but_one;
+  std::string last;
+  for (const auto& d : got) {
+    if (d.ordering_key == "auction-7") {
+      last = d.receipt;
+    } else {
+      all_but_one.push_back(d.receipt);
+    }
+  }
+  const auto ack = [&](std::vector<std::string> receipts) {
+    ASSERT_TRUE(ports::call_blocking<void>(
+        [&](auto done) { a->ack(std::move(receipts), std::move(done)); }));
+  };
+  ack(all_but_one);
+  EXPECT_EQ(watermark(), sent_at);  // auction-7, in its partition, still holds it
+  ack({last});
+  EXPECT_EQ(watermark(), clock_->now() - redis::RedisQueueOptions{}.max_lateness);
+}
+
 TEST_F(RedisQueueLeaseTest, TheCountOfPartitionsIsFixedForAQueue) {
   auto four = open("a", 4);
   ASSERT_TRUE(send(*four, "auction-1").ok());
