@@ -82,7 +82,9 @@ void Notifier::recover() {
     }
     for (auto& watch : page.value()) {
       after = watch.auction_id;
-      watches_[watch.auction_id].stored = std::move(watch);
+      Watch& cached = watches_[watch.auction_id];
+      cached.recorded_participants = watch.participants.size();
+      cached.stored = std::move(watch);
     }
     if (page.value().size() < kRecoveryPage) break;
   }
@@ -187,6 +189,7 @@ Notifier::Watch& Notifier::watch_for(const domain::AuctionId& auction_id) {
       [&](auto done) { store_.get_watch(auction_id, std::move(done)); }, kStoreTimeout);
   if (!stored) lookup_failed_ = true;
   if (stored && stored.value()) watch.stored = std::move(*stored.value());
+  watch.recorded_participants = watch.stored.participants.size();
   return watches_.emplace(auction_id, std::move(watch)).first->second;
 }
 
@@ -278,7 +281,17 @@ bool Notifier::commit(Pending& pending) {
 
   ports::NoticeBatch batch;
   for (const auto& auction_id : pending.touched) {
-    batch.watches.push_back(watches_.at(auction_id).stored);
+    const ports::AuctionWatch& stored = watches_.at(auction_id).stored;
+    const std::size_t recorded =
+        std::min(watches_.at(auction_id).recorded_participants, stored.participants.size());
+    batch.watches.push_back(
+        ports::AuctionWatch{stored.auction_id,
+                            stored.seller_id,
+                            stored.ends_at,
+                            stored.ending_soon_sent,
+                            stored.finished,
+                            {stored.participants.begin() + static_cast<std::ptrdiff_t>(recorded),
+                             stored.participants.end()}});
   }
   for (std::size_t i = 0; i < preferences.size(); ++i) {
     for (const auto& worker : workers_) {
@@ -309,7 +322,9 @@ bool Notifier::commit(Pending& pending) {
     }
   }
   for (const auto& auction_id : pending.touched) {
-    if (watches_.at(auction_id).stored.finished) watches_.erase(auction_id);
+    Watch& watch = watches_.at(auction_id);
+    watch.recorded_participants = watch.stored.participants.size();
+    if (watch.stored.finished) watches_.erase(auction_id);
   }
   return true;
 }

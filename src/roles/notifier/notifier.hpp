@@ -102,6 +102,10 @@ class Notifier {
     ports::AuctionWatch stored;  // as the store has it (after the last recorded batch)
     domain::Amount price{};      // the last price seen (not stored: for the words only)
     std::optional<AuctionFacts> facts;
+    /// How many of stored.participants the store holds: a batch records only those after
+    /// them (the store merges, ports::merge_watch), so that a hot auction's every batch does
+    /// not write all its bidders again.
+    std::size_t recorded_participants = 0;
   };
   struct Pending;  // what one round decided, before it is recorded
 

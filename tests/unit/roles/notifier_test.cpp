@@ -41,6 +41,59 @@ std::vector<std::string> who_what(const std::vector<ports::Notice>& notices) {
   return out;
 }
 
+/// A notice store that passes every call to another and remembers the bidders each record()
+/// sent for the auctions' watches.
+class ParticipantsSeen final : public ports::NoticeStore {
+ public:
+  explicit ParticipantsSeen(ports::NoticeStore& inner) : inner_(inner) {}
+  void record(ports::NoticeBatch batch,
+              ports::Callback<std::vector<ports::DeliveryRecord>> done) override {
+    for (const auto& watch : batch.watches) {
+      for (const auto& user : watch.participants) sent.push_back(user.str());
+    }
+    inner_.record(std::move(batch), std::move(done));
+  }
+  void get_watch(const domain::AuctionId& auction_id,
+                 ports::Callback<std::optional<ports::AuctionWatch>> done) override {
+    inner_.get_watch(auction_id, std::move(done));
+  }
+  void list_open_watches(const domain::AuctionId& after, std::size_t limit,
+                         ports::Callback<std::vector<ports::AuctionWatch>> done) override {
+    inner_.list_open_watches(after, limit, std::move(done));
+  }
+  void pending_deliveries(std::size_t limit,
+                          ports::Callback<std::vector<ports::DeliveryRecord>> done) override {
+    inner_.pending_deliveries(limit, std::move(done));
+  }
+  void settle(ports::DeliveryOutcome outcome, ports::Callback<void> done) override {
+    inner_.settle(std::move(outcome), std::move(done));
+  }
+  void dead_letters(std::size_t limit,
+                    ports::Callback<std::vector<ports::DeliveryRecord>> done) override {
+    inner_.dead_letters(limit, std::move(done));
+  }
+  void list_inbox(const ports::InboxQuery& query, ports::Callback<ports::InboxPage> done) override {
+    inner_.list_inbox(query, std::move(done));
+  }
+  void mark_read(const domain::UserId& user_id, std::vector<std::string> ids,
+                 ports::Callback<std::size_t> done) override {
+    inner_.mark_read(user_id, std::move(ids), std::move(done));
+  }
+  void get_preferences(std::vector<domain::UserId> user_ids,
+                       ports::Callback<std::vector<ports::Preferences>> done) override {
+    inner_.get_preferences(std::move(user_ids), std::move(done));
+  }
+  void put_preferences(const domain::UserId& user_id, ports::Preferences preferences,
+                       ports::Callback<void> done) override {
+    inner_.put_preferences(user_id, std::move(preferences), std::move(done));
+  }
+
+  std::vector<std::string> sent;
+
+ private:
+  ports::NoticeStore& inner_;
+};
+
 class NotifierTest : public ::testing::Test {
  protected:
   NotifierTest() : auction_(gavel::testing::terms("a1")) {
@@ -287,6 +340,34 @@ TEST_F(NotifierTest, ARestartedNotifierOnTheSameStoreSendsNothingTwiceAndKnowsTh
   EXPECT_EQ(kinds("carol")[0], "won");
   EXPECT_EQ(kinds("bob")[0], "lost");
   EXPECT_THAT(kinds("seller"), ElementsAre("sold"));
+}
+
+TEST_F(NotifierTest, EachBidderIsRecordedOnceNotWithEveryBatchOfTheAuction) {
+  // A hot auction's every batch touches its watch; writing all its bidders each time would
+  // cost the store more with every new bidder.
+  ParticipantsSeen store(store_);
+  notifier_ = make_notifier(store);
+  create();
+  place("b1", "bob", 1000);
+  drain();
+  place("b2", "carol", 1500, 20);
+  drain();
+  place("b3", "bob", 2000, 30);
+  place("b4", "carol", 2500, 40);
+  drain();
+  EXPECT_THAT(store.sent, ElementsAre("bob", "carol"));
+
+  // After a restart the notifier knows whom the store holds, and the close still reaches all.
+  notifier_ = make_notifier(store);
+  notifier_->recover();
+  place("b5", "dave", 3000, 50);
+  drain();
+  EXPECT_THAT(store.sent, ElementsAre("bob", "carol", "dave"));
+  step([](auto& a, auto& out) { a.close_if_due(at(600), out); });
+  drain();
+  EXPECT_EQ(kinds("dave")[0], "won");
+  EXPECT_EQ(kinds("bob")[0], "lost");
+  EXPECT_EQ(kinds("carol")[0], "lost");
 }
 
 TEST_F(NotifierTest, ARestartResumesPendingDeliveries) {
