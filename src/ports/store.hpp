@@ -41,6 +41,12 @@ struct AuctionWrite {
   domain::AuctionState state;
   std::uint64_t expected_seq = 0;
   std::uint64_t expected_events = 0;  ///< AuctionState::events as the store holds it
+  /// How many leading entries of state.accepted the store already holds unchanged, as of the
+  /// expected version: a store may write only the entries after them, so that a hot auction's
+  /// commit does not rewrite its whole bid history (it grows with every accepted bid). 0, the
+  /// default, asks for the whole history to be written: a creation, or after an admin void,
+  /// which rewrites the history. The store ends up holding state.accepted in full either way.
+  std::size_t history_kept = 0;
 };
 
 /// Everything one engine batch decided, committed together.

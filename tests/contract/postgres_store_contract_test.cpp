@@ -157,14 +157,15 @@ TEST_F(PostgresMigrateTest, MigrateAppliesEverythingOnceThenHasNothingToDo) {
   const std::string latest = std::to_string(pg::latest_schema_version());
   EXPECT_EQ(first.output, applied + "gavel migrate: schema version 0 -> " + latest + "\n");
   EXPECT_EQ(versions(), all_versions());
-  EXPECT_EQ(pg::latest_schema_version(), 5);
+  EXPECT_EQ(pg::latest_schema_version(), 6);
   EXPECT_EQ(applied,
             "gavel migrate: applied 1 (auctions, bids and the outbox)\n"
             "gavel migrate: applied 2 (the audit log)\n"
             "gavel migrate: applied 3 (the notifier's watches, inboxes, deliveries and "
             "preferences)\n"
             "gavel migrate: applied 4 (the audit outbox)\n"
-            "gavel migrate: applied 5 (the write fence on the event count)\n");
+            "gavel migrate: applied 5 (the write fence on the event count)\n"
+            "gavel migrate: applied 6 (the bid history in chunks)\n");
 
   // Again, with the URL from the environment as for gavel serve: nothing to do.
   const auto second = gavel("migrate", "GAVEL_POSTGRES_URL=" + shell_quote(database_->url()));

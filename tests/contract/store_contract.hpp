@@ -614,6 +614,68 @@ TYPED_TEST_P(StoreContract, PublishedAuditRecordsLeaveAndARetriedOneIsKeptOnce) 
   EXPECT_THAT(this->pending_audit_keys(), ::testing::IsEmpty());
 }
 
+// --- the bid history ---------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, AHistoryWrittenInPartsIsReadBackWholeAndAVoidRewritesIt) {
+  // history_kept lets a store write only a hot auction's new history entries; whatever it does,
+  // the whole history is read back, by get and by list.
+  auto state = this->state(1);
+  ASSERT_EQ(describe(this->commit({{{this->terms("a1"), state, 0, 0, 0}}, {}, {}})), "ok");
+  int next_bid = 0;
+  const auto add_bids = [&](int count) {
+    for (int i = 0; i < count; ++i, ++next_bid) {
+      state.accepted.push_back(domain::BidRecord{
+          domain::BidId{"h" + std::to_string(next_bid)},
+          domain::UserId{"u" + std::to_string(next_bid)}, domain::Amount{2000 + next_bid},
+          domain::Amount{3000 + next_bid}, this->t0() + std::chrono::milliseconds(next_bid)});
+    }
+  };
+  // Writes the current state over the stored one, keeping `kept` entries; answers the result.
+  const auto write_over_stored = [&](std::size_t kept) {
+    const auto stored = this->get_auction("a1");
+    if (!stored) return std::string("the auction is gone");
+    state.seq = stored->state.seq + 1;
+    state.events = stored->state.events + 1;
+    return describe(this->commit(
+        {{{this->terms("a1"), state, stored->state.seq, stored->state.events, kept}}, {}, {}}));
+  };
+  const auto expect_read_back = [&](const char* step) {
+    const auto stored = this->get_auction("a1");
+    ASSERT_TRUE(stored.has_value()) << step;
+    EXPECT_EQ(stored->state, state) << step;
+    auto listed = await<std::vector<ports::StoredAuction>>(
+        [&](auto done) { this->store_->list_auctions(ports::AuctionListQuery{}, done); });
+    ASSERT_EQ(describe(listed), "ok") << step;
+    ASSERT_EQ(listed.value().size(), 1u) << step;
+    EXPECT_EQ(listed.value()[0].state, state) << step;
+  };
+
+  add_bids(2);
+  ASSERT_EQ(write_over_stored(1), "ok");
+  expect_read_back("after adding 2 to the creation's 1");
+  add_bids(3);
+  ASSERT_EQ(write_over_stored(3), "ok");
+  expect_read_back("after adding 3 more");
+  ASSERT_EQ(write_over_stored(6), "ok");  // a rejection: no new entry
+  expect_read_back("after a write without new entries");
+
+  // A stale write adds nothing, not even its entries.
+  auto stale = state;
+  stale.accepted.push_back(domain::BidRecord{domain::BidId{"stale"}, domain::UserId{"x"},
+                                             domain::Amount{1}, domain::Amount{1}, this->t0()});
+  EXPECT_EQ(error_kind(this->commit({{{this->terms("a1"), stale, 1, 2, 6}}, {}, {}})), "conflict");
+  expect_read_back("after a stale write");
+
+  // A void removes entries from the middle: the whole history is written again (kept 0).
+  state.accepted.erase(state.accepted.begin() + 2, state.accepted.begin() + 4);
+  ASSERT_EQ(write_over_stored(0), "ok");
+  expect_read_back("after a void");
+  add_bids(2);
+  ASSERT_EQ(write_over_stored(4), "ok");
+  expect_read_back("after adding 2 after the void");
+  EXPECT_EQ(state.accepted.size(), 6u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreContract, ANewAuctionIsCommittedWithExpectedSeqZero,
     GetAuctionAnswersNulloptForAnUnknownId, AWriteAtTheStoredSeqReplacesTheState,
@@ -629,6 +691,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     PublishedEventsLeaveThePendingList, AnEventStoredAlreadyIsLeftAsItIs,
     ABatchWithoutAuctionWritesCommitsBidsAndEvents,
     AuditRecordsArePendingInCommitOrderWithEveryField, AConflictingBatchLeavesNoAuditRecord,
-    PublishedAuditRecordsLeaveAndARetriedOneIsKeptOnce);
+    PublishedAuditRecordsLeaveAndARetriedOneIsKeptOnce,
+    AHistoryWrittenInPartsIsReadBackWholeAndAVoidRewritesIt);
 
 }  // namespace gavel::contract

@@ -4,6 +4,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 #include <utility>
 
 #include "adapters/postgres/connection.hpp"
@@ -41,6 +42,8 @@ constexpr const char* kUpdateAuction = "gavel_update_auction";
 constexpr const char* kInsertBids = "gavel_insert_bids";
 constexpr const char* kInsertEvents = "gavel_insert_events";
 constexpr const char* kInsertAudit = "gavel_insert_audit";
+constexpr const char* kInsertHistory = "gavel_insert_history";
+constexpr const char* kDeleteHistory = "gavel_delete_history";
 
 // By event id and by key, planned per call (Connection::exec_params): outbox keeps every event
 // and audit_outbox fills up with dead rows between vacuums, so a generic plan made while they
@@ -59,9 +62,13 @@ std::vector<PreparedStatement> write_statements() {
                               placeholders(kAuctionColumnCount) + ") ON CONFLICT (id) DO NOTHING")},
       // Parameters 26 and 27: the expected seq and event count (a rejection takes an event
       // number without moving the seq: ports/store.hpp, AuctionWrite).
-      {kUpdateAuction,
-       fenced("UPDATE auctions SET (" + auctions + ") = (" + placeholders(kAuctionColumnCount) +
-              ") WHERE id = $1 AND seq = $26 AND events = $27")},
+      // `accepted` ($23) is written only by a whole-history write ($28 = 1, sql::bind_auction).
+      {kUpdateAuction, fenced("UPDATE auctions SET (" + auctions + ") = (" + placeholders(22) +
+                              ", CASE WHEN $28 = 1 THEN $23 ELSE accepted END, $24, $25)"
+                              " WHERE id = $1 AND seq = $26 AND events = $27")},
+      {kInsertHistory, std::string("INSERT INTO auction_history (") + sql::kHistoryColumns +
+                           ") VALUES ($1, $2, $3)"},
+      {kDeleteHistory, "DELETE FROM auction_history WHERE auction_id = $1"},
       {kInsertBids, std::string("INSERT INTO bids (") + kBidColumns + ") " +
                         ColumnArrays::select_rows({"text", "text", "bigint", "text", "bigint",
                                                    "bigint", "bigint", "boolean", "text", "boolean",
@@ -87,6 +94,7 @@ constexpr const char* kFindBidByKey = "gavel_find_bid_by_key";
 constexpr const char* kListBids = "gavel_list_bids";
 constexpr const char* kPendingEvents = "gavel_pending_events";
 constexpr const char* kPendingAudit = "gavel_pending_audit";
+constexpr const char* kSelectHistory = "gavel_select_history";
 
 std::vector<PreparedStatement> read_statements() {
   const std::string auctions = std::string("SELECT ") + kAuctionColumns + " FROM auctions ";
@@ -106,11 +114,36 @@ std::vector<PreparedStatement> read_statements() {
                            " FROM outbox WHERE NOT published ORDER BY position LIMIT $1"},
       {kPendingAudit, std::string("SELECT ") + sql::kAuditOutboxColumns +
                           " FROM audit_outbox ORDER BY position LIMIT $1"},
+      // The chunks of a list of auctions, each auction's in order (append_history_chunk).
+      {kSelectHistory,
+       "SELECT start, entries, auction_id FROM auction_history"
+       " WHERE auction_id = ANY($1::text[]) ORDER BY auction_id, start"},
   };
 }
 
 ports::Error closed_error() {
   return {ports::ErrorKind::permanent, "the PostgreSQL store is closed"};
+}
+
+// The history entries after those of `accepted` (read_auction), for every auction read, in one
+// query.
+void read_history_chunks(Connection& connection, std::vector<ports::StoredAuction>& auctions) {
+  if (auctions.empty()) return;
+  std::vector<std::string> ids;
+  std::unordered_map<std::string_view, ports::StoredAuction*> by_id;
+  ids.reserve(auctions.size());
+  for (auto& auction : auctions) {
+    ids.push_back(auction.terms.id.str());
+    by_id.emplace(auction.terms.id.view(), &auction);
+  }
+  Params params;
+  params.bind(1, std::string_view(text_array(ids)));
+  const auto result = connection.exec_prepared(kSelectHistory, params);
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    const ResultRow chunk(result.get(), row);
+    const auto found = by_id.find(chunk.column_text(2));
+    if (found != by_id.end()) sql::append_history_chunk(found->second->state, chunk);
+  }
 }
 
 // --- the write pipeline ------------------------------------------------------------------
@@ -151,15 +184,26 @@ void add_rows(Pipeline& pipeline, std::size_t job, const char* name, const std::
 }
 
 void add_batch(Pipeline& pipeline, std::size_t job, const ports::CommitBatch& batch) {
+  static_assert(kAuctionColumnCount == 25 && sql::kWholeHistoryParam == 28);
   for (const auto& write : batch.auctions) {
     Params params;
-    sql::bind_auction(params, write.terms, write.state);
     const bool create = write.expected_seq == 0;
+    const bool whole_history = sql::writes_whole_history(write);
+    sql::bind_auction(params, write.terms, write.state, whole_history);
     if (!create) {
       params.bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
       params.bind(kAuctionColumnCount + 2, static_cast<std::int64_t>(write.expected_events));
+      params.bind(sql::kWholeHistoryParam, std::int64_t{whole_history ? 1 : 0});
     }
     pipeline.add(job, &write, create ? kCreateAuction : kUpdateAuction, nullptr, std::move(params));
+    if (whole_history && !create) {
+      Params id;
+      id.bind(1, write.terms.id.view());
+      pipeline.add(job, nullptr, kDeleteHistory, nullptr, std::move(id));
+    }
+    if (Params chunk; sql::bind_history_chunk(chunk, write)) {
+      pipeline.add(job, nullptr, kInsertHistory, nullptr, std::move(chunk));
+    }
   }
   add_rows(pipeline, job, kInsertBids, batch.bids, sql::bind_bid);
   add_rows(pipeline, job, kInsertEvents, batch.events, sql::bind_event);
@@ -308,8 +352,11 @@ void PostgresStore::get_auction(const domain::AuctionId& id,
     Params params;
     params.bind(1, id.view());
     const auto result = connection.exec_prepared(kSelectAuction, params);
+    std::vector<ports::StoredAuction> found;
+    if (PQntuples(result.get()) > 0) found.push_back(sql::read_auction(ResultRow(result.get(), 0)));
+    read_history_chunks(connection, found);
     std::optional<ports::StoredAuction> answer;
-    if (PQntuples(result.get()) > 0) answer = sql::read_auction(ResultRow(result.get(), 0));
+    if (!found.empty()) answer = std::move(found.front());
     return answer;
   });
 }
@@ -328,6 +375,7 @@ void PostgresStore::list_auctions(const ports::AuctionListQuery& query,
     for (int row = 0; row < PQntuples(result.get()); ++row) {
       answer.push_back(sql::read_auction(ResultRow(result.get(), row)));
     }
+    read_history_chunks(connection, answer);
     return answer;
   });
 }

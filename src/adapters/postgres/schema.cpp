@@ -253,6 +253,21 @@ END
 $$;
 )sql";
 
+// Version 6: the bid history in chunks (adapters/sql/records.hpp, bind_auction). An auction's
+// `accepted` column keeps the entries of its last whole write (its creation, or a void); each
+// later write that adds entries adds a chunk here, so a hot auction's commit writes its new
+// bids, not its whole history. Rows written before version 6 keep their history in `accepted`.
+// An engine of the previous build must not keep writing once this is applied: it would rewrite
+// `accepted` whole and leave the chunks behind (reading such an auction fails loudly).
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE auction_history (
+  auction_id text NOT NULL,
+  start      bigint NOT NULL,
+  entries    bytea NOT NULL,
+  PRIMARY KEY (auction_id, start)
+);
+)sql";
+
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "auctions, bids and the outbox", kVersion1},
@@ -260,6 +275,7 @@ const std::vector<Migration>& migrations() {
       {3, "the notifier's watches, inboxes, deliveries and preferences", kVersion3},
       {4, "the audit outbox", kVersion4},
       {5, "the write fence on the event count", kVersion5},
+      {6, "the bid history in chunks", kVersion6},
   };
   return all;
 }

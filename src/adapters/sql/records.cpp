@@ -161,22 +161,31 @@ domain::IncrementPolicy decode_increment(const std::vector<std::uint8_t>& bytes)
   return *std::move(policy);
 }
 
-std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records) {
+std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records,
+                                          std::size_t from) {
   std::vector<std::uint8_t> out;
-  out.reserve(records.size() * 64);
-  for (const auto& record : records) {
-    put_id(out, record.id.view());
-    put_id(out, record.bidder_id.view());
-    put_int64(out, record.amount.minor_units());
-    put_int64(out, record.max_amount.minor_units());
-    put_int64(out, micros(record.received_at));
+  if (from >= records.size()) return out;
+  out.reserve((records.size() - from) * 64);
+  for (auto record = records.begin() + static_cast<std::ptrdiff_t>(from); record != records.end();
+       ++record) {
+    put_id(out, record->id.view());
+    put_id(out, record->bidder_id.view());
+    put_int64(out, record->amount.minor_units());
+    put_int64(out, record->max_amount.minor_units());
+    put_int64(out, micros(record->received_at));
   }
   return out;
 }
 
 std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& bytes) {
-  BlobReader reader(bytes, "bid history");
   std::vector<domain::BidRecord> records;
+  decode_accepted_into(bytes, records);
+  return records;
+}
+
+void decode_accepted_into(const std::vector<std::uint8_t>& bytes,
+                          std::vector<domain::BidRecord>& records) {
+  BlobReader reader(bytes, "bid history");
   while (!reader.done()) {
     domain::BidRecord record;
     record.id = to_id<domain::BidId>(reader.id());
@@ -186,7 +195,28 @@ std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& 
     record.received_at = timestamp(reader.int64());
     records.push_back(record);
   }
-  return records;
+}
+
+bool writes_whole_history(const ports::AuctionWrite& write) {
+  return write.expected_seq == 0 || write.history_kept == 0;
+}
+
+bool bind_history_chunk(Params& params, const ports::AuctionWrite& write) {
+  if (writes_whole_history(write) || write.history_kept >= write.state.accepted.size()) {
+    return false;
+  }
+  params.bind(1, write.terms.id.view());
+  params.bind(2, static_cast<std::int64_t>(write.history_kept));
+  params.bind_blob(3, encode_accepted(write.state.accepted, write.history_kept));
+  return true;
+}
+
+void append_history_chunk(domain::AuctionState& state, const Row& row) {
+  if (row.column_int64(0) != static_cast<std::int64_t>(state.accepted.size())) {
+    throw CorruptRow("a bid history chunk starts at entry " + std::to_string(row.column_int64(0)) +
+                     " but the history has " + std::to_string(state.accepted.size()));
+  }
+  decode_accepted_into(row.column_blob(1), state.accepted);
 }
 
 // --- queries -----------------------------------------------------------------------------
@@ -216,7 +246,7 @@ std::string describe_conflict(const ports::AuctionWrite& write,
 // --- auctions ----------------------------------------------------------------------------
 
 void bind_auction(Params& params, const domain::AuctionTerms& terms,
-                  const domain::AuctionState& state) {
+                  const domain::AuctionState& state, bool whole_history) {
   params.bind(1, terms.id.view());
   params.bind(2, domain::to_string(state.status));
   params.bind(3, counter(state.seq));
@@ -239,7 +269,8 @@ void bind_auction(Params& params, const domain::AuctionTerms& terms,
   params.bind(20, micros(state.leader_max_at));
   params.bind(21, micros(state.ends_at));
   params.bind(22, counter(state.events));
-  params.bind_blob(23, encode_accepted(state.accepted));
+  params.bind_blob(23,
+                   whole_history ? encode_accepted(state.accepted) : std::vector<std::uint8_t>{});
   params.bind(24, state.winner_id.view());
   params.bind(25, state.final_price.minor_units());
 }

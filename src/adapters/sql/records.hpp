@@ -35,11 +35,33 @@ inline constexpr const char* kEventColumns =
     "previous_leader, ends_at, reason, min_next_bid, result, note";
 inline constexpr int kEventColumnCount = 17;
 
-/// Binds parameters 1..25 of an INSERT/UPDATE naming kAuctionColumns.
+/// Binds parameters 1..25 of an INSERT/UPDATE naming kAuctionColumns. The `accepted` column
+/// (23) holds the bid history's first entries, those written by a whole write; later ones are
+/// chunks in the auction_history table, one per write that added to the history
+/// (ports::AuctionWrite::history_kept), so that a hot auction's commit does not rewrite its
+/// whole history. Without `whole_history`, 23 is bound empty: the UPDATE leaves the column as
+/// it is (parameter 28, see whole_history_param).
 void bind_auction(Params& params, const domain::AuctionTerms& terms,
-                  const domain::AuctionState& state);
+                  const domain::AuctionState& state, bool whole_history = true);
 /// Reads a row of a SELECT of kAuctionColumns. Throws CorruptRow.
 ports::StoredAuction read_auction(const Row& row);
+
+/// Parameter 28 of an auction UPDATE: 1 when `accepted` is rewritten with the whole history
+/// (then the auction's chunks are deleted), 0 when it keeps its entries and the write adds a
+/// chunk.
+inline constexpr int kWholeHistoryParam = 28;
+/// Whether a write rewrites the whole history (a creation, or history_kept 0).
+bool writes_whole_history(const ports::AuctionWrite& write);
+
+/// The auction_history columns in binding order (parameter 1 = auction_id, 2 = start, 3 =
+/// entries): a chunk of the history, from entry `start` on, encoded like `accepted`.
+inline constexpr const char* kHistoryColumns = "auction_id, start, entries";
+/// Binds a write's new history entries (those after history_kept) as a chunk. Answers false,
+/// binding nothing, when the write adds no entry.
+bool bind_history_chunk(Params& params, const ports::AuctionWrite& write);
+/// Appends a chunk read from a SELECT of `start, entries` (ordered by start) to the history.
+/// Throws CorruptRow when it does not start where the history ends.
+void append_history_chunk(domain::AuctionState& state, const Row& row);
 
 void bind_bid(Params& params, const ports::StoredBid& bid);
 ports::StoredBid read_bid(const Row& row);
@@ -70,7 +92,12 @@ std::string describe_conflict(const ports::AuctionWrite& write,
 /// The blob encodings, exposed for tests.
 std::vector<std::uint8_t> encode_increment(const domain::IncrementPolicy& policy);
 domain::IncrementPolicy decode_increment(const std::vector<std::uint8_t>& bytes);
-std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records);
+/// The history's entries from `from` on.
+std::vector<std::uint8_t> encode_accepted(const std::vector<domain::BidRecord>& records,
+                                          std::size_t from = 0);
 std::vector<domain::BidRecord> decode_accepted(const std::vector<std::uint8_t>& bytes);
+/// Decodes and appends to `records`.
+void decode_accepted_into(const std::vector<std::uint8_t>& bytes,
+                          std::vector<domain::BidRecord>& records);
 
 }  // namespace gavel::adapters::sql

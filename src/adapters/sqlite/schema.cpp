@@ -100,10 +100,23 @@ CREATE TABLE audit_outbox (
 );
 )sql";
 
+// Version 3: the bid history in chunks (adapters/sql/records.hpp, bind_auction). An auction's
+// `accepted` column keeps the entries of its last whole write (its creation, or a void); each
+// later write that adds entries adds a chunk here, so a hot auction's commit writes its new
+// bids, not its whole history. Rows written before version 3 keep their history in `accepted`.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE auction_history (
+  auction_id TEXT NOT NULL,
+  start      INTEGER NOT NULL,  -- the history index of the chunk's first entry
+  entries    BLOB NOT NULL,
+  PRIMARY KEY (auction_id, start)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all{{1, kVersion1}, {2, kVersion2}};
+  static const std::vector<Migration> all{{1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
   return all;
 }
 

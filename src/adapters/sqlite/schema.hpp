@@ -25,7 +25,7 @@ class SchemaTooNew : public std::runtime_error {
 const std::vector<Migration>& migrations();
 
 /// The newest schema this build knows.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 /// The schema version recorded in the open database (0: a new, empty file).
 int schema_version(Connection& connection);

@@ -50,10 +50,30 @@ const std::string& insert_auction_sql() {
 
 // Replaces an auction's row only while it is at the expected seq (?26) and event count (?27):
 // a rejection takes an event number without moving the seq (ports/store.hpp, AuctionWrite).
+// `accepted` (?23) is written only by a whole-history write (?28 = 1, sql::bind_auction).
 const std::string& update_auction_sql() {
+  static_assert(kAuctionColumnCount == 25 && sql::kWholeHistoryParam == 28);
   static const std::string sql = std::string("UPDATE auctions SET (") + kAuctionColumns + ") = (" +
-                                 placeholders(kAuctionColumnCount) +
-                                 ") WHERE id = ?1 AND seq = ?26 AND events = ?27";
+                                 placeholders(22) +
+                                 ", CASE WHEN ?28 = 1 THEN ?23 ELSE accepted END, ?24, ?25)"
+                                 " WHERE id = ?1 AND seq = ?26 AND events = ?27";
+  return sql;
+}
+
+const std::string& insert_history_sql() {
+  static const std::string sql =
+      std::string("INSERT INTO auction_history (") + sql::kHistoryColumns + ") VALUES (?1, ?2, ?3)";
+  return sql;
+}
+
+const std::string& delete_history_sql() {
+  static const std::string sql = "DELETE FROM auction_history WHERE auction_id = ?1";
+  return sql;
+}
+
+const std::string& select_history_sql() {
+  static const std::string sql =
+      "SELECT start, entries FROM auction_history WHERE auction_id = ?1 ORDER BY start";
   return sql;
 }
 
@@ -147,6 +167,13 @@ const std::string& pending_events_sql() {
   return sql;
 }
 
+// The history entries after those of `accepted` (read_auction), in order.
+void read_history_chunks(Connection& connection, ports::StoredAuction& auction) {
+  auto statement = connection.prepare(select_history_sql());
+  statement->bind(1, auction.terms.id.view());
+  while (statement->step()) sql::append_history_chunk(auction.state, *statement);
+}
+
 // --- errors ------------------------------------------------------------------------------
 
 ports::Error closed_error() {
@@ -186,19 +213,28 @@ std::optional<ports::Error> apply_batch(Connection& connection, const ports::Com
   for (const auto& write : batch.auctions) {
     // The condition is part of the statement: no row changes unless it holds. A batch that
     // writes one auction twice checks the second write against the first one's seq and events.
+    const bool create = write.expected_seq == 0;
+    const bool whole_history = sql::writes_whole_history(write);
     {
-      const bool create = write.expected_seq == 0;
       auto statement = connection.prepare(create ? insert_auction_sql() : update_auction_sql());
-      bind_auction(*statement, write.terms, write.state);
+      bind_auction(*statement, write.terms, write.state, whole_history);
       if (!create) {
         statement->bind(kAuctionColumnCount + 1, static_cast<std::int64_t>(write.expected_seq));
         statement->bind(kAuctionColumnCount + 2, static_cast<std::int64_t>(write.expected_events));
+        statement->bind(sql::kWholeHistoryParam, std::int64_t{whole_history ? 1 : 0});
       }
       statement->step();
     }
     if (connection.changes() != 1) {
       return ports::Error{ports::ErrorKind::conflict, describe_conflict(connection, write)};
     }
+    if (whole_history && !create) {
+      auto statement = connection.prepare(delete_history_sql());
+      statement->bind(1, write.terms.id.view());
+      statement->step();
+    }
+    auto chunk = connection.prepare(insert_history_sql());
+    if (sql::bind_history_chunk(*chunk, write)) chunk->step();
   }
   for (const auto& bid : batch.bids) {
     auto statement = connection.prepare(insert_bid_sql());
@@ -450,9 +486,12 @@ void SqliteStore::get_auction(const domain::AuctionId& id,
                               ports::Callback<std::optional<ports::StoredAuction>> done) {
   enqueue_read(std::move(done), [id](Connection& connection) {
     std::optional<ports::StoredAuction> answer;
-    auto statement = connection.prepare(select_auction_sql());
-    statement->bind(1, id.view());
-    if (statement->step()) answer = read_auction(*statement);
+    {
+      auto statement = connection.prepare(select_auction_sql());
+      statement->bind(1, id.view());
+      if (statement->step()) answer = read_auction(*statement);
+    }
+    if (answer) read_history_chunks(connection, *answer);
     return answer;
   });
 }
@@ -468,6 +507,7 @@ void SqliteStore::list_auctions(const ports::AuctionListQuery& query,
     statement->bind(2, sql::limit_param(query.limit));
     if (query.status) statement->bind(3, domain::to_string(*query.status));
     while (statement->step()) answer.push_back(read_auction(*statement));
+    for (auto& auction : answer) read_history_chunks(connection, auction);
     return answer;
   });
 }

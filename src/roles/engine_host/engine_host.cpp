@@ -22,6 +22,18 @@ constexpr std::size_t kOutboxPage = 1000;
 constexpr int kConflictRetries = 3;
 }  // namespace
 
+EngineHost::StoredVersion EngineHost::StoredVersion::of(const domain::AuctionState& state) {
+  return {state.seq, state.events, state.accepted.size(),
+          state.accepted.empty() ? domain::BidId{} : state.accepted.back().id};
+}
+
+std::size_t EngineHost::StoredVersion::kept_in(const domain::AuctionState& now) const {
+  // Bids are only ever added at the end, and a void removes one and keeps the others' order:
+  // after a void the stored length's last entry is a later bid, or past the end.
+  if (history == 0 || now.accepted.size() < history) return 0;
+  return now.accepted[history - 1].id == last_accepted ? history : 0;
+}
+
 EngineHost::EngineHost(ports::Queue& queue, ports::Store& store, ports::Cache& cache,
                        ports::Topic& topic, ports::Clock& clock, EngineHostOptions options)
     : queue_(queue),
@@ -55,7 +67,7 @@ void EngineHost::recover() {
       throw std::runtime_error("cannot load auctions from the store: " + page.error().message);
     for (auto& stored : page.value()) {
       after = stored.terms.id;
-      stored_[stored.terms.id] = {stored.state.seq, stored.state.events};
+      stored_[stored.terms.id] = StoredVersion::of(stored.state);
       domain::Auction auction{std::move(stored.terms), std::move(stored.state)};
       views.push_back(
           {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
@@ -219,7 +231,8 @@ ports::CommitBatch EngineHost::build_commit(
     // Not stored yet (a creation): expected_seq 0, the auction must not exist.
     const auto stored = stored_.find(id);
     const StoredVersion expected = stored == stored_.end() ? StoredVersion{} : stored->second;
-    batch.auctions.push_back({auction->terms(), auction->state(), expected.seq, expected.events});
+    batch.auctions.push_back({auction->terms(), auction->state(), expected.seq, expected.events,
+                              expected.kept_in(auction->state())});
   }
   for (std::size_t i = 0; i < parsed.envelopes.size(); ++i) {
     const auto* bid = std::get_if<domain::PlaceBid>(&parsed.envelopes[i].command);
@@ -253,7 +266,7 @@ bool EngineHost::load_missing(const Parsed& parsed) {
     // commit a wrong auction_not_found.
     if (!stored) return false;
     if (!stored.value()) continue;  // unknown: the engine rejects it
-    stored_[id] = {stored.value()->state.seq, stored.value()->state.events};
+    stored_[id] = StoredVersion::of(stored.value()->state);
     engine_.restore(
         domain::Auction{std::move(stored.value()->terms), std::move(stored.value()->state)});
   }
@@ -267,7 +280,7 @@ void EngineHost::roll_back(const std::vector<AuctionId>& touched) {
     auto stored = ports::call_blocking<std::optional<ports::StoredAuction>>(
         [&](auto done) { store_.get_auction(id, std::move(done)); });
     if (stored && stored.value()) {
-      stored_[id] = {stored.value()->state.seq, stored.value()->state.events};
+      stored_[id] = StoredVersion::of(stored.value()->state);
       engine_.restore(domain::Auction{stored.value()->terms, stored.value()->state});
     } else {
       stored_.erase(id);
@@ -286,7 +299,7 @@ void EngineHost::after_commit(const Parsed& parsed, const engine::BatchResult& r
   for (const AuctionId& id : touched) {
     const domain::Auction* auction = engine_.find(id);
     if (auction == nullptr) continue;
-    stored_[id] = {auction->seq(), auction->state().events};
+    stored_[id] = StoredVersion::of(auction->state());
     std::string view = json::serialize(wire::public_view(*auction));
     view_of[id] = view;
     views.push_back({id, auction->seq(), std::move(view)});
@@ -429,7 +442,7 @@ void EngineHost::rescan_open_auctions() {
       views.push_back(
           {auction.terms().id, auction.seq(), json::serialize(wire::public_view(auction))});
       if (engine_.find(views.back().id) != nullptr) continue;  // known (stale copies conflict)
-      stored_[views.back().id] = {auction.seq(), auction.state().events};
+      stored_[views.back().id] = StoredVersion::of(auction.state());
       engine_.restore(std::move(auction));
     }
     // The cache converges to the store: an entry that was wiped (FLUSHALL, a Redis restarted

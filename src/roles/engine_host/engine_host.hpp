@@ -173,10 +173,20 @@ class EngineHost {
 
   engine::Engine engine_;
   /// An auction's seq and event count as the store holds them: the condition of its next
-  /// write. Both, since a rejection takes an event number without moving the seq.
+  /// write. Both, since a rejection takes an event number without moving the seq. Also how
+  /// long its bid history is there and the last entry's bid, to tell the next write how much of
+  /// the history the store holds already (AuctionWrite::history_kept).
   struct StoredVersion {
     std::uint64_t seq = 0;
     std::uint64_t events = 0;
+    std::size_t history = 0;
+    domain::BidId last_accepted;
+
+    static StoredVersion of(const domain::AuctionState& state);
+    /// How many leading history entries of `now` the store holds unchanged: all it holds when
+    /// `now` only added to them, 0 when the history was rewritten (an admin void removes an
+    /// entry, so the one at the stored length's last index is no longer the same bid).
+    std::size_t kept_in(const domain::AuctionState& now) const;
   };
   /// The stored version of each auction this engine holds.
   std::unordered_map<domain::AuctionId, StoredVersion> stored_;

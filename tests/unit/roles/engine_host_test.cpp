@@ -2,6 +2,7 @@
 // roll-back on a failed commit, redelivery after a lost ack, fair close, recovery.
 #include "roles/engine_host/engine_host.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -70,6 +71,20 @@ class ForwardingStore : public ports::Store {
 
  private:
   ports::Store& inner_;
+};
+
+/// A store that remembers each auction write's history_kept and history length.
+class HistoryKeptStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void commit(ports::CommitBatch batch, ports::Callback<void> done) override {
+    for (const auto& write : batch.auctions) {
+      writes.push_back(std::to_string(write.history_kept) + " of " +
+                       std::to_string(write.state.accepted.size()));
+    }
+    ForwardingStore::commit(std::move(batch), std::move(done));
+  }
+  std::vector<std::string> writes;
 };
 
 /// A store whose next N commits (or reads of an auction) fail.
@@ -286,6 +301,42 @@ TEST_F(EngineHostTest, ABatchIsDecidedCommittedCachedPublishedThenAcknowledged) 
             (std::vector<std::string>{"auction.created", "auction.opened", "bid.accepted",
                                       "bid.accepted", "outbid"}));
   EXPECT_EQ(host->run_once(), 0u);  // acknowledged: nothing comes again
+}
+
+TEST_F(EngineHostTest, ACommitTellsTheStoreHowMuchOfTheBidHistoryItHoldsAndAVoidRewritesIt) {
+  HistoryKeptStore store(memory_store_);
+  auto host = make_host(&store);
+  host->recover();
+  create();
+  clock_->advance_to(at(11));
+  ASSERT_EQ(host->run_once(), 1u);
+  bid("b1", "alice", 1000, 10);
+  bid("b2", "bob", 2000, 11);
+  ASSERT_EQ(host->run_once(), 2u);
+  clock_->advance_to(at(12));
+  bid("b3", "carol", 3000, 12);
+  ASSERT_EQ(host->run_once(), 1u);
+  clock_->advance_to(at(13));
+  bid("b4", "dave", 1500, 13);  // below the price: rejected, the history stays
+  ASSERT_EQ(host->run_once(), 1u);
+  clock_->advance_to(at(14));
+  send(domain::VoidBid{domain::AuctionId{"a1"}, domain::Actor{domain::UserId{"ops"}, true},
+                       domain::BidId{"b2"}, at(14)},
+       "void-b2");
+  ASSERT_EQ(host->run_once(), 1u);
+  clock_->advance_to(at(15));
+  bid("b5", "erin", 4000, 15);
+  ASSERT_EQ(host->run_once(), 1u);
+
+  // The creation and the first bids write it whole (nothing stored yet), then only what each
+  // batch adds; the void rewrites it whole, and the next bid adds to what the void wrote.
+  EXPECT_THAT(store.writes,
+              ::testing::ElementsAre("0 of 0", "0 of 2", "2 of 3", "3 of 3", "0 of 2", "2 of 3"));
+  const auto stored = stored_auction();
+  ASSERT_TRUE(stored);
+  std::vector<std::string> history;
+  for (const auto& record : stored->state.accepted) history.push_back(record.id.str());
+  EXPECT_THAT(history, ::testing::ElementsAre("b1", "b3", "b5"));
 }
 
 TEST_F(EngineHostTest, AFailedCommitRollsBackAndTheRedeliveryDecidesEachBidOnce) {
