@@ -355,12 +355,41 @@ TYPED_TEST_P(NoticeStoreContract, AReopenedStoreKeepsEverything) {
   EXPECT_THAT(preferences.value(), ::testing::ElementsAre(chosen));
 }
 
+TYPED_TEST_P(NoticeStoreContract, CallsMadeAtOnceAreEachAnsweredOnceAndKept) {
+  // Nothing waits between the calls: an adapter that groups queued calls into one transaction
+  // must still answer each one, once, and keep each one's writes.
+  constexpr int kCalls = 300;
+  std::vector<Pending<void>> puts(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    ports::Preferences chosen;
+    chosen.email = true;
+    chosen.email_address = "u" + std::to_string(i) + "@example.com";
+    this->store_->put_preferences(domain::UserId{"u" + std::to_string(i)}, chosen,
+                                  puts[static_cast<std::size_t>(i)].callback());
+  }
+  std::vector<domain::UserId> users;
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(describe(puts[static_cast<std::size_t>(i)].get()), "ok") << i;
+    users.push_back(domain::UserId{"u" + std::to_string(i)});
+  }
+  auto read = await<std::vector<ports::Preferences>>(
+      [&](auto done) { this->store_->get_preferences(users, done); });
+  ASSERT_EQ(describe(read), "ok");
+  ASSERT_EQ(read.value().size(), static_cast<std::size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(read.value()[static_cast<std::size_t>(i)].email_address,
+              "u" + std::to_string(i) + "@example.com");
+    EXPECT_EQ(puts[static_cast<std::size_t>(i)].calls(), 1) << i;
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(NoticeStoreContract,
                             AnInboxListsNewestFirstEachNoticeOnceWithoutAddress,
                             AnInboxPagesWithACursor, MarkReadCountsOnlyTheUsersUnreadNotices,
                             WatchesMergeWhatEachBatchLearns, OpenWatchesSkipFinishedAuctionsAndPage,
                             ADeliveryIsPendingUntilSentAndNeverPromisedTwice,
                             FailuresAreCountedAndDeadLettersListedNewestFirst,
-                            PreferencesDefaultUntilSavedThenReplace, AReopenedStoreKeepsEverything);
+                            PreferencesDefaultUntilSavedThenReplace, AReopenedStoreKeepsEverything,
+                            CallsMadeAtOnceAreEachAnsweredOnceAndKept);
 
 }  // namespace gavel::contract

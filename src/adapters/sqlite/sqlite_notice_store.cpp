@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -17,6 +18,10 @@ namespace {
 
 using sql::kDeliveryColumns;
 using sql::state_name;
+
+// The most calls one transaction takes, so that one bad call in a long queue is retried with
+// few others.
+constexpr std::size_t kMaxGroup = 256;
 
 // Times are microseconds since the epoch; an absent failure time is NULL.
 constexpr const char* kVersion1 = R"sql(
@@ -294,7 +299,7 @@ SqliteNoticeStore::~SqliteNoticeStore() {
 
 void SqliteNoticeStore::run() {
   for (;;) {
-    std::function<void()> job;
+    std::vector<Job> group;
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
@@ -302,38 +307,64 @@ void SqliteNoticeStore::run() {
         closed_ = true;
         return;
       }
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      while (!jobs_.empty() && group.size() < kMaxGroup) {
+        group.push_back(std::move(jobs_.front()));
+        jobs_.pop_front();
+      }
     }
-    job();
+    run_group(group);
   }
+}
+
+void SqliteNoticeStore::run_group(std::vector<Job>& group) {
+  Connection& connection = *connection_;
+  std::optional<ports::Error> failed;
+  try {
+    // IMMEDIATE: take the write lock up front, so a read-modify-write never fails half way
+    // on another process's lock (a gateway process writes preferences too).
+    connection.exec("BEGIN IMMEDIATE");
+    for (auto& job : group) job.run(connection);
+    connection.exec("COMMIT");
+  } catch (const SqliteError& error) {
+    rollback_quietly(connection);
+    failed = to_port_error(error);
+  }
+  for (auto& job : group) job.answer(failed);
 }
 
 template <typename T, typename Work>
 void SqliteNoticeStore::enqueue(ports::Callback<T> done, Work work) {
-  auto job = [this, done, work = std::move(work)]() mutable {
-    ports::Result<T> result = ports::Error{ports::ErrorKind::permanent, "not run"};
-    Connection& connection = *connection_;
-    try {
-      // IMMEDIATE: take the write lock up front, so a read-modify-write never fails half way
-      // on another process's lock (a gateway process writes preferences too).
-      connection.exec("BEGIN IMMEDIATE");
-      if constexpr (std::is_void_v<T>) {
-        work(connection);
-        result = ports::Result<void>{};
-      } else {
-        result = ports::Result<T>(work(connection));
-      }
-      connection.exec("COMMIT");
-    } catch (const SqliteError& error) {
-      rollback_quietly(connection);
-      result = to_port_error(error);
-    } catch (const std::exception& error) {
-      rollback_quietly(connection);
-      result = ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
-    }
-    done(std::move(result));
-  };
+  auto result =
+      std::make_shared<ports::Result<T>>(ports::Error{ports::ErrorKind::permanent, "not run"});
+  Job job{[result, work = std::move(work)](Connection& connection) mutable {
+            // Its own savepoint: a call that fails undoes its own writes, not the group's.
+            connection.exec("SAVEPOINT call");
+            const auto undo = [&connection] {
+              connection.exec("ROLLBACK TO call");
+              connection.exec("RELEASE call");
+            };
+            try {
+              if constexpr (std::is_void_v<T>) {
+                work(connection);
+                *result = ports::Result<void>{};
+              } else {
+                *result = ports::Result<T>(work(connection));
+              }
+              connection.exec("RELEASE call");
+            } catch (const SqliteError& error) {
+              // Some errors (I/O, a full disk) roll the whole transaction back: the group fails.
+              if (!connection.in_transaction()) throw;
+              undo();
+              *result = to_port_error(error);
+            } catch (const std::exception& error) {
+              undo();
+              *result =
+                  ports::Error{ports::ErrorKind::permanent, std::string("sqlite: ") + error.what()};
+            }
+          },
+          [result, done = std::move(done)](const std::optional<ports::Error>& group_error) mutable {
+            done(group_error ? ports::Result<T>(*group_error) : std::move(*result));
+          }};
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
