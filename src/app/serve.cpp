@@ -29,6 +29,7 @@
 #include "app/config.hpp"
 #include "app/fd_limit.hpp"
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/command_json.hpp"
 #include "roles/auditor/auditor.hpp"
 #include "roles/engine_host/engine_host.hpp"
@@ -69,7 +70,10 @@ class Janitor {
 
   explicit Janitor(std::function<std::vector<std::string>(domain::Duration)> prune)
       : prune_(std::move(prune)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      ports::name_this_thread("janitor");
+      run();
+    });
   }
   ~Janitor() {
     {
@@ -157,6 +161,7 @@ class Demo {
   void start_bot(ports::Cache& cache) {
     running_ = true;
     thread_ = std::thread([this, &cache] {
+      ports::name_this_thread("demo-bot");
       std::mt19937 random{std::random_device{}()};
       std::uint64_t n = 0;
       while (running_.load()) {
@@ -733,7 +738,12 @@ int run_serve(const std::vector<std::string>& args, char** environment) {
                                  ? config.http_threads
                                  : std::max(1U, std::thread::hardware_concurrency());
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
+    for (unsigned i = 1; i < threads; ++i) {
+      workers.emplace_back([&io] {
+        ports::name_this_thread("http-io");
+        io.run();
+      });
+    }
     io.run();
     for (auto& worker : workers) worker.join();
     if (decisions) decisions->stop();

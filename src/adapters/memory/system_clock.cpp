@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ports/thread_name.hpp"
+
 namespace gavel::adapters::memory {
 
 struct SystemClock::State {
@@ -27,7 +29,10 @@ domain::Timestamp system_now() {
 }  // namespace
 
 SystemClock::SystemClock() : state_(std::make_shared<State>()) {
-  thread_ = std::thread([state = state_] { run(state); });
+  thread_ = std::thread([state = state_] {
+    ports::name_this_thread("clock-timers");
+    run(state);
+  });
 }
 
 SystemClock::~SystemClock() {

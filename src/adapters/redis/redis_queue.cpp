@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "adapters/redis/adapter_core.hpp"
+#include "ports/thread_name.hpp"
 
 namespace gavel::adapters::redis {
 
@@ -780,7 +781,10 @@ class RedisQueue::Impl final : public AdapterCore {
   void join(Connection& connection) {
     joined_ = true;
     rebalance(connection);
-    keeper_ = std::thread([this] { keep_leases(); });
+    keeper_ = std::thread([this] {
+      ports::name_this_thread("queue-leases");
+      keep_leases();
+    });
   }
 
   // Renews the heartbeat and the leases a few times per lease, so one late round does not

@@ -3,6 +3,8 @@
 #include <future>
 #include <utility>
 
+#include "ports/thread_name.hpp"
+
 namespace gavel::adapters::redis {
 
 struct Worker::State {
@@ -17,7 +19,10 @@ struct Worker::State {
 
 Worker::Worker(Endpoint endpoint, ConnectionOptions options)
     : state_(std::make_shared<State>(std::move(endpoint), options)) {
-  thread_ = std::thread([state = state_] { loop(state); });
+  thread_ = std::thread([state = state_] {
+    ports::name_this_thread("redis");
+    loop(state);
+  });
 }
 
 Worker::~Worker() {
@@ -75,7 +80,10 @@ WakeListener::WakeListener(Endpoint endpoint, std::string channel, std::function
                   ConnectionOptions{std::chrono::milliseconds(2000), std::chrono::milliseconds(0)}),
       channel_(std::move(channel)),
       on_wake_(std::move(on_wake)) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    ports::name_this_thread("redis-sub");
+    loop();
+  });
 }
 
 WakeListener::~WakeListener() {

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "ports/thread_name.hpp"
+
 namespace gavel::adapters::sql {
 
 template <typename Job>
@@ -23,7 +25,10 @@ class JobThread {
   /// `run` gets up to `max_batch` jobs at a time (at least 1), in queue order.
   JobThread(std::size_t max_batch, std::function<void(std::vector<Job>&)> run)
       : max_batch_(max_batch == 0 ? 1 : max_batch), run_(std::move(run)) {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      ports::name_this_thread("sql-writer");
+      loop();
+    });
   }
   ~JobThread() { stop(); }
   JobThread(const JobThread&) = delete;

@@ -10,6 +10,7 @@
 #include "adapters/sql/audit_records.hpp"
 #include "adapters/sqlite/connection.hpp"
 #include "adapters/sqlite/schema.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/audit_chain.hpp"
 
 namespace gavel::adapters::sqlite {
@@ -162,7 +163,10 @@ SqliteAuditLog::SqliteAuditLog(const std::filesystem::path& path, SqliteAuditLog
   } catch (const SchemaTooNew& too_new) {
     throw failure(too_new.what());
   }
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    ports::name_this_thread("sqlite-audit");
+    run();
+  });
 }
 
 SqliteAuditLog::~SqliteAuditLog() {

@@ -12,6 +12,7 @@
 #include "adapters/sql/notice_records.hpp"
 #include "adapters/sqlite/connection.hpp"
 #include "adapters/sqlite/schema.hpp"
+#include "ports/thread_name.hpp"
 
 namespace gavel::adapters::sqlite {
 namespace {
@@ -285,7 +286,10 @@ SqliteNoticeStore::SqliteNoticeStore(const std::filesystem::path& path,
   } catch (const SchemaTooNew& too_new) {
     throw failure(too_new.what());
   }
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    ports::name_this_thread("sqlite-notices");
+    run();
+  });
 }
 
 SqliteNoticeStore::~SqliteNoticeStore() {

@@ -12,6 +12,7 @@
 #include "adapters/sql/records.hpp"
 #include "adapters/sqlite/connection.hpp"
 #include "adapters/sqlite/schema.hpp"
+#include "ports/thread_name.hpp"
 
 namespace gavel::adapters::sqlite {
 namespace {
@@ -311,9 +312,15 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, SqliteStoreOptions o
     throw failure(too_new.what());
   }
   if (options_.max_group == 0) options_.max_group = 1;
-  writer_thread_ = std::thread([this] { run_writer(); });
+  writer_thread_ = std::thread([this] {
+    ports::name_this_thread("sqlite-store");
+    run_writer();
+  });
   try {
-    reader_thread_ = std::thread([this] { run_reader(); });
+    reader_thread_ = std::thread([this] {
+      ports::name_this_thread("sqlite-reads");
+      run_reader();
+    });
   } catch (...) {
     {
       std::lock_guard lock(mutex_);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/audit_json.hpp"
 #include "roles/log.hpp"
 
@@ -18,6 +19,7 @@ Auditor::~Auditor() {
 void Auditor::start() {
   running_ = true;
   thread_ = std::thread([this] {
+    ports::name_this_thread("auditor");
     while (running_.load()) {
       if (run_once().failed) std::this_thread::sleep_for(options_.retry_backoff);
     }

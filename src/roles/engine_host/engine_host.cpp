@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/auction_json.hpp"
 #include "ports/wire/audit_json.hpp"
 #include "roles/log.hpp"
@@ -51,6 +52,7 @@ void EngineHost::start() {
   recover();
   running_ = true;
   thread_ = std::thread([this] {
+    ports::name_this_thread("engine");
     while (running_.load()) run_once();
   });
 }

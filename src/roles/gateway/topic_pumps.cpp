@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/audit_json.hpp"
 #include "roles/log.hpp"
 #include "roles/notifier/notifier_api.hpp"
@@ -31,6 +32,7 @@ TopicPump::~TopicPump() {
 void TopicPump::start() {
   running_ = true;
   thread_ = std::thread([this] {
+    ports::name_this_thread("topic-pump");
     while (running_.load()) run_once(kReceiveWait);
   });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 
 namespace gavel::roles::notifier {
 
@@ -94,6 +95,7 @@ void DeliveryWorker::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
+    ports::name_this_thread("send-" + std::string(channel()));
     for (;;) {
       run_due();
       std::unique_lock lock(mutex_);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "ports/blocking.hpp"
+#include "ports/thread_name.hpp"
 #include "ports/wire/auction_json.hpp"
 #include "roles/log.hpp"
 #include "roles/metrics_text.hpp"
@@ -107,6 +108,7 @@ void Notifier::start() {
   running_ = true;
   for (auto& worker : workers_) worker->start();
   thread_ = std::thread([this] {
+    ports::name_this_thread("notifier");
     while (running_.load()) {
       const auto failures = stats_.failed_batches.load();
       run_once();
