@@ -36,6 +36,12 @@ class NotificationChannel {
   /// Delivers one notice. ErrorKind::retryable: try again later (with backoff);
   /// ErrorKind::permanent: give up and dead-letter it.
   virtual void send(Notice notice, Callback<void> done) = 0;
+
+  /// Whether each notice's delivery is recorded and tried until it is sent or dead, across
+  /// restarts (a webhook, e-mail, SMS: something outside that must happen once). An untracked
+  /// channel is sent each notice once, best effort, after the notice is stored in the user's
+  /// inbox: the in-app push, whose user reads the inbox anyway when a push is missed.
+  virtual bool tracked() const { return true; }
 };
 
 using NotificationChannelPtr = std::unique_ptr<NotificationChannel>;

@@ -5,7 +5,8 @@
 
 namespace gavel::adapters::memory {
 
-RecordingChannel::RecordingChannel(std::string name) : name_(std::move(name)) {}
+RecordingChannel::RecordingChannel(std::string name, bool tracked)
+    : name_(std::move(name)), tracked_(tracked) {}
 
 void RecordingChannel::send(ports::Notice notice, ports::Callback<void> done) {
   std::optional<ports::Error> failure;

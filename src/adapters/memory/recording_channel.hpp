@@ -15,9 +15,11 @@ namespace gavel::adapters::memory {
 
 class RecordingChannel final : public ports::NotificationChannel {
  public:
-  explicit RecordingChannel(std::string name = "recording");
+  /// `tracked`: what tracked() answers (an untracked channel is sent each notice once).
+  explicit RecordingChannel(std::string name = "recording", bool tracked = true);
 
   std::string_view name() const override { return name_; }
+  bool tracked() const override { return tracked_; }
   /// Records `notice` unless one with its id was delivered already; answers ok either way.
   /// An injected failure answers the error and records nothing.
   void send(ports::Notice notice, ports::Callback<void> done) override;
@@ -32,6 +34,7 @@ class RecordingChannel final : public ports::NotificationChannel {
 
  private:
   const std::string name_;
+  const bool tracked_;
   mutable std::mutex mutex_;
   std::vector<ports::Notice> delivered_;
   std::unordered_set<std::string> delivered_ids_;

@@ -62,6 +62,10 @@ Notifier::Notifier(ports::Subscription& subscription, ports::NoticeStore& store,
     : subscription_(subscription), store_(store), clock_(clock), options_(std::move(options)) {
   std::uint64_t seed = options_.seed;
   for (auto* channel : channels) {
+    if (!channel->tracked()) {
+      direct_.push_back(std::make_unique<DirectChannel>(*channel));
+      continue;
+    }
     workers_.push_back(
         std::make_unique<DeliveryWorker>(*channel, store_, clock_, options_.retry, seed++));
   }
@@ -305,6 +309,8 @@ bool Notifier::commit(Pending& pending) {
       batch.deliveries.push_back(std::move(record));
     }
   }
+  std::vector<ports::InboxNotice> direct;
+  if (!direct_.empty()) direct = pending.notices;
   batch.inbox = std::move(pending.notices);
   const std::size_t notices = batch.inbox.size();
   auto recorded = ports::call_blocking<std::vector<ports::DeliveryRecord>>(
@@ -323,6 +329,7 @@ bool Notifier::commit(Pending& pending) {
       if (worker->channel() == record.channel) worker->enqueue(record);
     }
   }
+  send_direct(direct);
   for (const auto& auction_id : pending.touched) {
     Watch& watch = watches_.at(auction_id);
     watch.recorded_participants = watch.stored.participants.size();
@@ -331,9 +338,25 @@ bool Notifier::commit(Pending& pending) {
   return true;
 }
 
+void Notifier::send_direct(const std::vector<ports::InboxNotice>& notices) {
+  // A redelivered event brings its notices again; the push topic drops an id it has seen (a
+  // notice's id is its message's dedup id), so a user is pushed a notice once.
+  for (auto& direct : direct_) {
+    for (const auto& entry : notices) {
+      direct->channel.send(entry.notice,
+                           [counts = &direct->counts](const ports::Result<void>& sent) {
+                             ++(sent ? counts->sent : counts->failed);
+                           });
+    }
+  }
+}
+
 const ChannelCounts* Notifier::channel_counts(std::string_view channel) const {
   for (const auto& worker : workers_) {
     if (worker->channel() == channel) return &worker->counts();
+  }
+  for (const auto& direct : direct_) {
+    if (direct->channel.name() == channel) return &direct->counts;
   }
   return nullptr;
 }
@@ -348,27 +371,28 @@ void Notifier::append_metrics(std::ostream& out) const {
   append_metric(out, "counter", "gavel_notifier_failed_batches_total",
                 "Rounds whose events could not be recorded (they are redelivered).",
                 stats_.failed_batches.load());
-  if (workers_.empty()) return;
+  std::vector<std::pair<std::string_view, const ChannelCounts*>> channels;
+  for (const auto& worker : workers_) channels.emplace_back(worker->channel(), &worker->counts());
+  for (const auto& direct : direct_) channels.emplace_back(direct->channel.name(), &direct->counts);
   const auto labels = [](std::string_view channel, std::string_view result) {
     return "{channel=\"" + std::string(channel) + "\",result=\"" + std::string(result) + "\"}";
   };
   bool first = true;
-  for (const auto& worker : workers_) {
-    const auto& counts = worker->counts();
-    const auto channel = worker->channel();
+  for (const auto& [channel, counts] : channels) {
     if (first) {
       append_metric(out, "counter", "gavel_notifier_deliveries_total",
-                    "Channel delivery attempts by result (failed ones are retried until dead).",
-                    counts.sent.load(), labels(channel, "sent"));
+                    "Channel delivery attempts by result (failed ones are retried until dead, "
+                    "except on the untracked push channel).",
+                    counts->sent.load(), labels(channel, "sent"));
       first = false;
     } else {
       append_sample(out, "gavel_notifier_deliveries_total", labels(channel, "sent"),
-                    counts.sent.load());
+                    counts->sent.load());
     }
     append_sample(out, "gavel_notifier_deliveries_total", labels(channel, "failed"),
-                  counts.failed.load());
+                  counts->failed.load());
     append_sample(out, "gavel_notifier_deliveries_total", labels(channel, "dead"),
-                  counts.dead.load());
+                  counts->dead.load());
   }
 }
 

@@ -123,7 +123,16 @@ class Notifier {
   ports::NoticeStore& store_;
   ports::Clock& clock_;
   NotifierOptions options_;
-  std::vector<std::unique_ptr<DeliveryWorker>> workers_;
+  std::vector<std::unique_ptr<DeliveryWorker>> workers_;  // the tracked channels
+  /// An untracked channel (ports::NotificationChannel::tracked): sent each notice once after
+  /// it is recorded, with no delivery record to write, retry or settle.
+  struct DirectChannel {
+    explicit DirectChannel(ports::NotificationChannel& to) : channel(to) {}
+    ports::NotificationChannel& channel;
+    ChannelCounts counts;
+  };
+  std::vector<std::unique_ptr<DirectChannel>> direct_;
+  void send_direct(const std::vector<ports::InboxNotice>& notices);
 
   // Auctions not finished, as far as this notifier knows; only the consuming thread uses it.
   std::map<domain::AuctionId, Watch> watches_;

@@ -21,6 +21,8 @@ class TopicPushChannel final : public ports::NotificationChannel {
   TopicPushChannel(ports::Topic& notices, ports::Clock& clock) : notices_(notices), clock_(clock) {}
 
   std::string_view name() const override { return "push"; }
+  /// The inbox holds every notice; a push that fails is not retried.
+  bool tracked() const override { return false; }
 
   void send(ports::Notice notice, ports::Callback<void> done) override {
     ports::OutgoingMessage message;

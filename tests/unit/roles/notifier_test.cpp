@@ -370,6 +370,41 @@ TEST_F(NotifierTest, EachBidderIsRecordedOnceNotWithEveryBatchOfTheAuction) {
   EXPECT_EQ(kinds("carol")[0], "lost");
 }
 
+TEST_F(NotifierTest, AnUntrackedChannelIsSentEachNoticeOnceWithoutADeliveryRecord) {
+  memory::RecordingChannel push{"push", /*tracked=*/false};
+  notifier_ = std::make_unique<Notifier>(*subscription_, store_,
+                                         std::vector<ports::NotificationChannel*>{&push, &webhook_},
+                                         *clock_, options_);
+  prefer("bob", all_channels("bob"));
+  webhook_.fail_next(2, ports::ErrorKind::retryable);  // bob's webhooks stay pending
+  create();
+  place("b1", "bob", 1000);
+  place("b2", "carol", 1500, 20);
+  drain();
+  // Everyone's notices go out as they are recorded, whatever their preferences; only the
+  // tracked webhook has delivery records.
+  EXPECT_THAT(who_what(push.delivered()),
+              ::testing::UnorderedElementsAre("bob:leading", "bob:outbid", "carol:leading"));
+  auto pending = ports::call_blocking<std::vector<ports::DeliveryRecord>>(
+      [&](auto done) { store_.pending_deliveries(100, done); });
+  ASSERT_TRUE(pending.ok());
+  std::vector<std::string> channels;
+  for (const auto& record : pending.value()) channels.push_back(record.channel);
+  EXPECT_THAT(channels, ElementsAre("webhook", "webhook"));
+  EXPECT_EQ(notifier_->channel_counts("push")->sent.load(), 3u);
+
+  // A failed push is counted and not tried again: the notice is in the inbox.
+  push.fail_next(1, ports::ErrorKind::retryable);
+  place("b3", "dave", 2000, 30);
+  drain();
+  clock_->advance_by(std::chrono::seconds(61));  // past the webhook's backoff, not yet ending soon
+  drain();
+  EXPECT_EQ(notifier_->channel_counts("push")->failed.load(), 1u);
+  EXPECT_EQ(push.attempts(), 5u);  // dave's leading failed once, carol's outbid went
+  EXPECT_THAT(kinds("dave"), ElementsAre("leading"));
+  EXPECT_EQ(webhook_.delivered().size(), 2u);  // bob's, on their retry
+}
+
 TEST_F(NotifierTest, ARestartResumesPendingDeliveries) {
   prefer("bob", all_channels("bob"));
   webhook_.fail_next(1, ports::ErrorKind::retryable);
