@@ -29,8 +29,9 @@ EngineHost::StoredVersion EngineHost::StoredVersion::of(const domain::AuctionSta
 }
 
 std::size_t EngineHost::StoredVersion::kept_in(const domain::AuctionState& now) const {
-  // Bids are only ever added at the end, and a void removes one and keeps the others' order:
-  // after a void the stored length's last entry is a later bid, or past the end.
+  // Bids are only ever added at the end, and a void removes entries (the voided bid, and any
+  // that no longer stand without it) keeping the rest in order: after a void, the entry at the
+  // stored length's last index is a later bid, or there is none. Bid ids are unique.
   if (history == 0 || now.accepted.size() < history) return 0;
   return now.accepted[history - 1].id == last_accepted ? history : 0;
 }

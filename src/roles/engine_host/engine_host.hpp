@@ -184,8 +184,8 @@ class EngineHost {
 
     static StoredVersion of(const domain::AuctionState& state);
     /// How many leading history entries of `now` the store holds unchanged: all it holds when
-    /// `now` only added to them, 0 when the history was rewritten (an admin void removes an
-    /// entry, so the one at the stored length's last index is no longer the same bid).
+    /// `now` only added to them, 0 when the history was rewritten (an admin void removes
+    /// entries, so the one at the stored length's last index is no longer the same bid).
     std::size_t kept_in(const domain::AuctionState& now) const;
   };
   /// The stored version of each auction this engine holds.
