@@ -32,7 +32,8 @@ asio::awaitable<void> session(tcp::socket socket) {
   boost::system::error_code ec;
   for (;;) {
     http::request<http::string_body> request;
-    co_await http::async_read(socket, buffer, request, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(socket, buffer, request,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     http::response<http::string_body> response{http::status::accepted, request.version()};
     response.set(http::field::content_type, "application/json");
