@@ -5,8 +5,11 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <future>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "adapters/memory/memory_notice_store.hpp"
 #include "adapters/sqlite/sqlite_notice_store.hpp"
@@ -81,6 +84,34 @@ TEST(SqliteNoticeStoreTest, AMissingDirectoryIsNamedInTheError) {
         }
       },
       std::runtime_error);
+}
+
+TEST(SqliteNoticeStoreTest, ACallMadeWhileTheStoreIsClosingIsAnsweredWithAnError) {
+  // A callback run during the destructor (the last queued calls) calls the store again: that
+  // call is answered, with an error, not dropped.
+  TempDir dir;
+  auto store = std::make_unique<adapters::sqlite::SqliteNoticeStore>(dir.path() / "notices.db");
+  ports::NoticeStore* const closing = store.get();
+  std::promise<void> first_answered;
+  std::promise<void> destroying;
+  Pending<void> late;
+  closing->put_preferences(
+      domain::UserId{"u1"}, ports::Preferences{}, [&](const ports::Result<void>&) {
+        first_answered.set_value();
+        destroying.get_future().wait();
+        // The destructor marks the store closing first thing; give it time.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        closing->put_preferences(domain::UserId{"u2"}, ports::Preferences{}, late.callback());
+      });
+  first_answered.get_future().wait();
+  std::thread destroyer([&] {
+    destroying.set_value();
+    store.reset();
+  });
+  destroyer.join();
+  const auto answer = late.get();
+  EXPECT_EQ(error_kind(answer), "permanent");
+  EXPECT_EQ(late.calls(), 1);
 }
 
 }  // namespace

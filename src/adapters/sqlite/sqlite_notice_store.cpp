@@ -377,7 +377,8 @@ void SqliteNoticeStore::enqueue(ports::Callback<T> done, Work work) {
       return;
     }
   }
-  done(ports::Error{ports::ErrorKind::permanent, "the SQLite notice store is closed"});
+  // `done` is in the job now: answer through it.
+  job.answer(ports::Error{ports::ErrorKind::permanent, "the SQLite notice store is closed"});
 }
 
 void SqliteNoticeStore::record(ports::NoticeBatch batch,
