@@ -311,6 +311,34 @@ TEST_F(SqliteStoreTest, QueuedCommitsShareATransactionButEachIsAllOrNothing) {
   EXPECT_EQ(get_auction(store, "taken")->state.price, domain::Amount{1000});
 }
 
+TEST_F(SqliteStoreTest, AMarkWaitsForTheNextCommitToShareItsTransactionButNoLongerThanItsDelay) {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
+  SqliteStore store(db(), SqliteStoreOptions{milliseconds(5000), 64, milliseconds(300)});
+  const auto first = StoreSamples::event("a1", 1);
+  const auto second = StoreSamples::event("a1", 2);
+  ASSERT_EQ(describe(commit(store, {{StoreSamples::write("a1", 0, 1)}, {}, {first, second}})),
+            "ok");
+
+  // Alone, a mark is written once its delay has passed.
+  auto started = steady_clock::now();
+  Pending<void> alone;
+  store.mark_published({domain::event_id(first)}, alone.callback());
+  EXPECT_EQ(describe(alone.get()), "ok");
+  EXPECT_GE(steady_clock::now() - started, milliseconds(250));
+
+  // Followed by a commit, it is written with that commit, at once.
+  started = steady_clock::now();
+  Pending<void> marked;
+  Pending<void> committed;
+  store.mark_published({domain::event_id(second)}, marked.callback());
+  store.commit({{}, {StoreSamples::bid("b1", "a1", 1)}, {}}, committed.callback());
+  EXPECT_EQ(describe(committed.get()), "ok");
+  EXPECT_EQ(describe(marked.get()), "ok");
+  EXPECT_LT(steady_clock::now() - started, milliseconds(250));
+  EXPECT_THAT(pending_events(store), ::testing::IsEmpty());
+}
+
 TEST_F(SqliteStoreTest, AFileLockedByAnotherWriterAnswersRetryable) {
   SqliteStore store(db(), SqliteStoreOptions{std::chrono::milliseconds(50), 64});
   sqlite3* other = nullptr;

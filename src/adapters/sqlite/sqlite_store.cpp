@@ -396,13 +396,27 @@ void SqliteStore::enqueue_read(ports::Callback<T> done, Query query) {
   done(closed_error());
 }
 
+bool SqliteStore::wait_for_due_write(std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    if (writes_.empty()) {
+      if (stopping_) return false;
+      writes_ready_.wait(lock);
+      continue;
+    }
+    if (stopping_) return true;
+    auto due = writes_.front().due;
+    for (const auto& write : writes_) due = std::min(due, write.due);
+    if (due <= std::chrono::steady_clock::now()) return true;
+    writes_ready_.wait_until(lock, due);
+  }
+}
+
 void SqliteStore::run_writer() {
   for (;;) {
     std::vector<WriteJob> group;
     {
       std::unique_lock lock(mutex_);
-      writes_ready_.wait(lock, [this] { return stopping_ || !writes_.empty(); });
-      if (writes_.empty()) return;
+      if (!wait_for_due_write(lock)) return;
       // Everything that queued up while the last transaction was being synced goes into the
       // next one: one fsync for many commits under load.
       while (!writes_.empty() && group.size() < options_.max_group) {
@@ -482,11 +496,13 @@ void SqliteStore::commit(ports::CommitBatch batch, ports::Callback<void> done) {
 }
 
 void SqliteStore::mark_published(std::vector<std::string> event_ids, ports::Callback<void> done) {
-  enqueue_write(WriteJob{std::move(event_ids), std::move(done)});
+  enqueue_write(WriteJob{std::move(event_ids), std::move(done),
+                         std::chrono::steady_clock::now() + options_.mark_delay});
 }
 
 void SqliteStore::mark_audit_published(std::vector<std::string> keys, ports::Callback<void> done) {
-  enqueue_write(WriteJob{AuditPublished{std::move(keys)}, std::move(done)});
+  enqueue_write(WriteJob{AuditPublished{std::move(keys)}, std::move(done),
+                         std::chrono::steady_clock::now() + options_.mark_delay});
 }
 
 void SqliteStore::get_auction(const domain::AuctionId& id,

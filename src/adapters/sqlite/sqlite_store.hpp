@@ -38,6 +38,11 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   /// At most this many queued writes share one transaction (1: one transaction per commit).
   std::size_t max_group = 64;
+  /// How long the bookkeeping writes (events marked published, audit records forgotten) may
+  /// wait for the next commit, to share its transaction and fsync instead of taking their own
+  /// just before it. Losing them in a crash only means publishing those events again, which
+  /// every consumer drops by id. 0: written at once.
+  std::chrono::milliseconds mark_delay{50};
 };
 
 class SqliteStore final : public ports::Store {
@@ -78,7 +83,12 @@ class SqliteStore final : public ports::Store {
   struct WriteJob {
     std::variant<ports::CommitBatch, std::vector<std::string>, AuditPublished> work;
     ports::Callback<void> done;
+    /// When it is written at the latest: at once for a commit, after mark_delay for a mark.
+    std::chrono::steady_clock::time_point due = std::chrono::steady_clock::now();
   };
+  // Waits (holding `lock`) until the queue holds a write that is due, or the store stops;
+  // answers false when it stopped with nothing left to write.
+  bool wait_for_due_write(std::unique_lock<std::mutex>& lock);
   // A read for the reader thread: runs its query on the connection and answers its callback.
   using ReadJob = std::function<void(Connection&)>;
 
