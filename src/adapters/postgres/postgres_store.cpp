@@ -279,7 +279,7 @@ PostgresStore::PostgresStore(const std::string& url, PostgresStoreOptions option
     throw open_failure("store", error);
   }
   writes_ = std::make_unique<sql::JobThread<WriteJob>>(
-      options.max_group, [this](std::vector<WriteJob>& group) { apply_group(group); });
+      "pg-store", options.max_group, [this](std::vector<WriteJob>& group) { apply_group(group); });
 }
 
 PostgresStore::~PostgresStore() {

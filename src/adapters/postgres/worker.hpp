@@ -54,7 +54,7 @@ class Worker {
   Worker(std::unique_ptr<Connection> connection, std::string closed_message)
       : connection_(std::move(connection)),
         closed_message_(std::move(closed_message)),
-        thread_(16, [this](std::vector<Job>& jobs) {
+        thread_("pg-worker", 16, [this](std::vector<Job>& jobs) {
           for (auto& job : jobs) job(*connection_);
         }) {}
   Worker(const Worker&) = delete;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <iterator>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,11 +23,12 @@ namespace gavel::adapters::sql {
 template <typename Job>
 class JobThread {
  public:
-  /// `run` gets up to `max_batch` jobs at a time (at least 1), in queue order.
-  JobThread(std::size_t max_batch, std::function<void(std::vector<Job>&)> run)
+  /// `run` gets up to `max_batch` jobs at a time (at least 1), in queue order, on a thread
+  /// called `name` (ports::name_this_thread).
+  JobThread(std::string name, std::size_t max_batch, std::function<void(std::vector<Job>&)> run)
       : max_batch_(max_batch == 0 ? 1 : max_batch), run_(std::move(run)) {
-    thread_ = std::thread([this] {
-      ports::name_this_thread("sql-writer");
+    thread_ = std::thread([this, name = std::move(name)] {
+      ports::name_this_thread(name);
       loop();
     });
   }
