@@ -4,7 +4,6 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
-#include <unordered_map>
 #include <utility>
 
 #include "adapters/postgres/connection.hpp"
@@ -94,15 +93,17 @@ constexpr const char* kFindBidByKey = "gavel_find_bid_by_key";
 constexpr const char* kListBids = "gavel_list_bids";
 constexpr const char* kPendingEvents = "gavel_pending_events";
 constexpr const char* kPendingAudit = "gavel_pending_audit";
-constexpr const char* kSelectHistory = "gavel_select_history";
 
 std::vector<PreparedStatement> read_statements() {
   const std::string auctions = std::string("SELECT ") + kAuctionColumns + " FROM auctions ";
   const std::string bids = std::string("SELECT ") + kBidColumns + " FROM bids ";
   return {
-      {kSelectAuction, auctions + "WHERE id = $1"},
-      {kListAuctions, auctions + "WHERE id > $1 ORDER BY id LIMIT $2"},
-      {kListAuctionsByStatus, auctions + "WHERE status = $3 AND id > $1 ORDER BY id LIMIT $2"},
+      // An auction and its history chunks in one statement, so one snapshot (READ COMMITTED
+      // takes one per statement): sql::with_history_chunks.
+      {kSelectAuction, sql::with_history_chunks(auctions + "WHERE id = $1")},
+      {kListAuctions, sql::with_history_chunks(auctions + "WHERE id > $1 ORDER BY id LIMIT $2")},
+      {kListAuctionsByStatus,
+       sql::with_history_chunks(auctions + "WHERE status = $3 AND id > $1 ORDER BY id LIMIT $2")},
       {kSelectBid, bids + "WHERE id = $1"},
       // The repeated `idempotency_key <> ''` lets the planner use the partial index bids_by_key.
       {kFindBidByKey, bids +
@@ -114,36 +115,11 @@ std::vector<PreparedStatement> read_statements() {
                            " FROM outbox WHERE NOT published ORDER BY position LIMIT $1"},
       {kPendingAudit, std::string("SELECT ") + sql::kAuditOutboxColumns +
                           " FROM audit_outbox ORDER BY position LIMIT $1"},
-      // The chunks of a list of auctions, each auction's in order (append_history_chunk).
-      {kSelectHistory,
-       "SELECT start, entries, auction_id FROM auction_history"
-       " WHERE auction_id = ANY($1::text[]) ORDER BY auction_id, start"},
   };
 }
 
 ports::Error closed_error() {
   return {ports::ErrorKind::permanent, "the PostgreSQL store is closed"};
-}
-
-// The history entries after those of `accepted` (read_auction), for every auction read, in one
-// query.
-void read_history_chunks(Connection& connection, std::vector<ports::StoredAuction>& auctions) {
-  if (auctions.empty()) return;
-  std::vector<std::string> ids;
-  std::unordered_map<std::string_view, ports::StoredAuction*> by_id;
-  ids.reserve(auctions.size());
-  for (auto& auction : auctions) {
-    ids.push_back(auction.terms.id.str());
-    by_id.emplace(auction.terms.id.view(), &auction);
-  }
-  Params params;
-  params.bind(1, std::string_view(text_array(ids)));
-  const auto result = connection.exec_prepared(kSelectHistory, params);
-  for (int row = 0; row < PQntuples(result.get()); ++row) {
-    const ResultRow chunk(result.get(), row);
-    const auto found = by_id.find(chunk.column_text(2));
-    if (found != by_id.end()) sql::append_history_chunk(found->second->state, chunk);
-  }
 }
 
 // --- the write pipeline ------------------------------------------------------------------
@@ -353,8 +329,9 @@ void PostgresStore::get_auction(const domain::AuctionId& id,
     params.bind(1, id.view());
     const auto result = connection.exec_prepared(kSelectAuction, params);
     std::vector<ports::StoredAuction> found;
-    if (PQntuples(result.get()) > 0) found.push_back(sql::read_auction(ResultRow(result.get(), 0)));
-    read_history_chunks(connection, found);
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      sql::read_auction_with_chunk(ResultRow(result.get(), row), found);
+    }
     std::optional<ports::StoredAuction> answer;
     if (!found.empty()) answer = std::move(found.front());
     return answer;
@@ -373,9 +350,8 @@ void PostgresStore::list_auctions(const ports::AuctionListQuery& query,
     const auto result =
         connection.exec_prepared(query.status ? kListAuctionsByStatus : kListAuctions, params);
     for (int row = 0; row < PQntuples(result.get()); ++row) {
-      answer.push_back(sql::read_auction(ResultRow(result.get(), row)));
+      sql::read_auction_with_chunk(ResultRow(result.get(), row), answer);
     }
-    read_history_chunks(connection, answer);
     return answer;
   });
 }

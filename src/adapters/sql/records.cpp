@@ -211,12 +211,24 @@ bool bind_history_chunk(Params& params, const ports::AuctionWrite& write) {
   return true;
 }
 
-void append_history_chunk(domain::AuctionState& state, const Row& row) {
-  if (row.column_int64(0) != static_cast<std::int64_t>(state.accepted.size())) {
-    throw CorruptRow("a bid history chunk starts at entry " + std::to_string(row.column_int64(0)) +
+std::string with_history_chunks(const std::string& auctions_query) {
+  return std::string("SELECT ") + kAuctionColumns + ", h.start, h.entries FROM (" + auctions_query +
+         ") a LEFT JOIN auction_history h ON h.auction_id = a.id ORDER BY a.id, h.start";
+}
+
+void read_auction_with_chunk(const Row& row, std::vector<ports::StoredAuction>& auctions) {
+  constexpr int kStart = kAuctionColumnCount;
+  if (auctions.empty() || auctions.back().terms.id.view() != row.column_text(0)) {
+    auctions.push_back(read_auction(row));
+  }
+  const auto start = row.column_optional_int64(kStart);
+  if (!start) return;
+  domain::AuctionState& state = auctions.back().state;
+  if (*start != static_cast<std::int64_t>(state.accepted.size())) {
+    throw CorruptRow("a bid history chunk starts at entry " + std::to_string(*start) +
                      " but the history has " + std::to_string(state.accepted.size()));
   }
-  decode_accepted_into(row.column_blob(1), state.accepted);
+  decode_accepted_into(row.column_blob(kStart + 1), state.accepted);
 }
 
 // --- queries -----------------------------------------------------------------------------

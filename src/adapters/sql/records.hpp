@@ -59,9 +59,14 @@ inline constexpr const char* kHistoryColumns = "auction_id, start, entries";
 /// Binds a write's new history entries (those after history_kept) as a chunk. Answers false,
 /// binding nothing, when the write adds no entry.
 bool bind_history_chunk(Params& params, const ports::AuctionWrite& write);
-/// Appends a chunk read from a SELECT of `start, entries` (ordered by start) to the history.
-/// Throws CorruptRow when it does not start where the history ends.
-void append_history_chunk(domain::AuctionState& state, const Row& row);
+/// Wraps `auctions_query` (a SELECT of kAuctionColumns from auctions, ordered by id) so that each
+/// auction comes with its history chunks, in one statement and so one snapshot: an auction's row
+/// and its chunks are never read at two different versions. Each auction is one row per chunk
+/// (columns 25 and 26: start and entries; NULL without chunks), ordered by id and start.
+std::string with_history_chunks(const std::string& auctions_query);
+/// Reads one row of a with_history_chunks query into `auctions`: a new auction, or its next
+/// chunk. Throws CorruptRow when a chunk does not start where the history ends.
+void read_auction_with_chunk(const Row& row, std::vector<ports::StoredAuction>& auctions);
 
 void bind_bid(Params& params, const ports::StoredBid& bid);
 ports::StoredBid read_bid(const Row& row);

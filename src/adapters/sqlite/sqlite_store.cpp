@@ -26,7 +26,6 @@ using sql::kBidColumnCount;
 using sql::kBidColumns;
 using sql::kEventColumnCount;
 using sql::kEventColumns;
-using sql::read_auction;
 using sql::read_bid;
 using sql::read_event;
 
@@ -72,12 +71,6 @@ const std::string& delete_history_sql() {
   return sql;
 }
 
-const std::string& select_history_sql() {
-  static const std::string sql =
-      "SELECT start, entries FROM auction_history WHERE auction_id = ?1 ORDER BY start";
-  return sql;
-}
-
 const std::string& insert_bid_sql() {
   static const std::string sql = std::string("INSERT INTO bids (") + kBidColumns + ") VALUES (" +
                                  placeholders(kBidColumnCount) + ") ON CONFLICT (id) DO NOTHING";
@@ -120,23 +113,25 @@ const std::string& mark_published_sql() {
   return sql;
 }
 
+// The auction reads come with their history chunks (sql::with_history_chunks).
 const std::string& select_auction_sql() {
-  static const std::string sql =
-      std::string("SELECT ") + kAuctionColumns + " FROM auctions WHERE id = ?1";
+  static const std::string sql = sql::with_history_chunks(std::string("SELECT ") + kAuctionColumns +
+                                                          " FROM auctions WHERE id = ?1");
   return sql;
 }
 
 const std::string& list_auctions_sql() {
-  static const std::string sql = std::string("SELECT ") + kAuctionColumns +
-                                 " FROM auctions WHERE id > ?1 ORDER BY id LIMIT ?2";
+  static const std::string sql =
+      sql::with_history_chunks(std::string("SELECT ") + kAuctionColumns +
+                               " FROM auctions WHERE id > ?1 ORDER BY id LIMIT ?2");
   return sql;
 }
 
 // Served by the index (status, id).
 const std::string& list_auctions_by_status_sql() {
   static const std::string sql =
-      std::string("SELECT ") + kAuctionColumns +
-      " FROM auctions WHERE status = ?3 AND id > ?1 ORDER BY id LIMIT ?2";
+      sql::with_history_chunks(std::string("SELECT ") + kAuctionColumns +
+                               " FROM auctions WHERE status = ?3 AND id > ?1 ORDER BY id LIMIT ?2");
   return sql;
 }
 
@@ -166,13 +161,6 @@ const std::string& pending_events_sql() {
   static const std::string sql = std::string("SELECT ") + kEventColumns +
                                  " FROM outbox WHERE published = 0 ORDER BY position LIMIT ?1";
   return sql;
-}
-
-// The history entries after those of `accepted` (read_auction), in order.
-void read_history_chunks(Connection& connection, ports::StoredAuction& auction) {
-  auto statement = connection.prepare(select_history_sql());
-  statement->bind(1, auction.terms.id.view());
-  while (statement->step()) sql::append_history_chunk(auction.state, *statement);
 }
 
 // --- errors ------------------------------------------------------------------------------
@@ -508,13 +496,12 @@ void SqliteStore::mark_audit_published(std::vector<std::string> keys, ports::Cal
 void SqliteStore::get_auction(const domain::AuctionId& id,
                               ports::Callback<std::optional<ports::StoredAuction>> done) {
   enqueue_read(std::move(done), [id](Connection& connection) {
+    std::vector<ports::StoredAuction> found;
+    auto statement = connection.prepare(select_auction_sql());
+    statement->bind(1, id.view());
+    while (statement->step()) sql::read_auction_with_chunk(*statement, found);
     std::optional<ports::StoredAuction> answer;
-    {
-      auto statement = connection.prepare(select_auction_sql());
-      statement->bind(1, id.view());
-      if (statement->step()) answer = read_auction(*statement);
-    }
-    if (answer) read_history_chunks(connection, *answer);
+    if (!found.empty()) answer = std::move(found.front());
     return answer;
   });
 }
@@ -529,8 +516,7 @@ void SqliteStore::list_auctions(const ports::AuctionListQuery& query,
     statement->bind(1, query.after.view());
     statement->bind(2, sql::limit_param(query.limit));
     if (query.status) statement->bind(3, domain::to_string(*query.status));
-    while (statement->step()) answer.push_back(read_auction(*statement));
-    for (auto& auction : answer) read_history_chunks(connection, auction);
+    while (statement->step()) sql::read_auction_with_chunk(*statement, answer);
     return answer;
   });
 }
